@@ -1,0 +1,244 @@
+"""Job records <-> bytes, RocksDB keys, and response rendering (reference).
+
+Key layout (one keyspace, a tag byte per kind; ids are 25 ASCII bytes and
+sort in creation order; integers are big-endian so byte order = numeric
+order):
+
+    J <id>                                 -> job record (msgpack array)
+    I <status:1> <queue utf-8> 00 <id>     -> index value: priority u16, ready_at u64
+    E <id> <attempt:u32>                   -> error record (msgpack array)
+    P <purge_at:u64> <id>                  -> b"" (reaper's time index)
+
+The ``I`` index lists jobs of one status and queue in id order, which is
+both the order ``GET /jobs`` pages in and what start-up needs to rebuild the
+in-memory indexes without decoding job records (its value carries the
+priority and ``ready_at``). Queue names cannot contain NUL (validated), so
+the separator is unambiguous.
+
+Records are msgpack arrays with a fixed field order: msgpack is C-fast and
+compact, and an array costs no key strings per record.
+"""
+
+import struct
+
+import msgpack
+import orjson
+
+from ..types import (
+    STATUS_NAMES,
+    Backoff,
+    Batch,
+    ErrorRecord,
+    Job,
+    Retention,
+)
+
+JOB_TAG = b"J"
+INDEX_TAG = b"I"
+ERROR_TAG = b"E"
+PURGE_TAG = b"P"
+
+_INDEX_VALUE = struct.Struct(">HQ")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_ID_LEN = 25
+_packb = msgpack.Packer(use_bin_type=True).pack
+_Fragment = orjson.Fragment
+_dumps = orjson.dumps
+
+
+# -- keys ---------------------------------------------------------------------
+
+
+def job_key(job_id: str) -> bytes:
+    return JOB_TAG + job_id.encode()
+
+
+def index_prefix(status: int, queue: str) -> bytes:
+    return INDEX_TAG + bytes((status,)) + queue.encode() + b"\x00"
+
+
+def index_key(status: int, queue: str, job_id: str) -> bytes:
+    return INDEX_TAG + bytes((status,)) + queue.encode() + b"\x00" + job_id.encode()
+
+
+def parse_index_key(key: bytes) -> tuple:
+    """``(status, queue, id)`` of an ``I`` key."""
+    return key[1], key[2:-_ID_LEN - 1].decode(), key[-_ID_LEN:].decode()
+
+
+def index_value(priority: int, ready_at: int) -> bytes:
+    return _INDEX_VALUE.pack(priority, ready_at)
+
+
+def parse_index_value(value: bytes) -> tuple:
+    """``(priority, ready_at)`` of an ``I`` value."""
+    return _INDEX_VALUE.unpack(value)
+
+
+def error_prefix(job_id: str) -> bytes:
+    return ERROR_TAG + job_id.encode()
+
+
+def error_key(job_id: str, attempt: int) -> bytes:
+    return ERROR_TAG + job_id.encode() + _U32.pack(attempt)
+
+
+def purge_key(purge_at: int, job_id: str) -> bytes:
+    return PURGE_TAG + _U64.pack(purge_at) + job_id.encode()
+
+
+def parse_purge_key(key: bytes) -> tuple:
+    """``(purge_at, id)`` of a ``P`` key."""
+    return _U64.unpack_from(key, 1)[0], key[9:].decode()
+
+
+def purge_bound(now_ms: int) -> bytes:
+    """The first ``P`` key strictly after every key with ``purge_at <= now``."""
+    return PURGE_TAG + _U64.pack(now_ms + 1)
+
+
+# -- records ------------------------------------------------------------------
+
+
+def encode_job(job: Job) -> bytes:
+    return _packb(
+        (
+            job.type,
+            job.queue,
+            job.priority,
+            job.status,
+            job.ready_at,
+            job.attempts,
+            job.retry_limit,
+            job.backoff,
+            job.dequeued_at,
+            job.failed_at,
+            job.retention,
+            job.purge_at,
+            job.completed_at,
+            job.unique_key,
+            job.unique_while,
+            job.batch,
+            job.payload,
+        )
+    )
+
+
+def decode_job(job_id: str, data: bytes) -> Job:
+    f = msgpack.unpackb(data, use_list=False, raw=False)
+    return Job(
+        job_id,
+        f[0],
+        f[1],
+        f[2],
+        f[3],
+        f[4],
+        f[5],
+        f[6],
+        None if f[7] is None else Backoff(*f[7]),
+        f[8],
+        f[9],
+        None if f[10] is None else Retention(*f[10]),
+        f[11],
+        f[12],
+        f[13],
+        f[14],
+        None if f[15] is None else Batch(*f[15]),
+        f[16],
+    )
+
+
+def encode_error(record: ErrorRecord) -> bytes:
+    return _packb(tuple(record))
+
+
+def decode_error(data: bytes) -> ErrorRecord:
+    return ErrorRecord(*msgpack.unpackb(data, use_list=False, raw=False))
+
+
+# -- rendering ----------------------------------------------------------------
+
+
+def job_dict(job: Job, with_payload: bool, payload=None) -> dict:
+    """The job as an ordered dict in the spec's field order (API.md 3.1).
+
+    ``payload`` is what goes under the ``payload`` key: an ``orjson.Fragment``
+    for JSON (spliced in without re-parsing) or the decoded value for
+    MessagePack.
+    """
+    d = {
+        "id": job.id,
+        "type": job.type,
+        "queue": job.queue,
+        "priority": job.priority,
+        "status": STATUS_NAMES[job.status],
+    }
+    if with_payload:
+        d["payload"] = payload
+    d["ready_at"] = job.ready_at
+    d["attempts"] = job.attempts
+    if job.retry_limit is not None:
+        d["retry_limit"] = job.retry_limit
+    if job.backoff is not None:
+        b = job.backoff
+        d["backoff"] = {"exponent": b[0], "base_ms": b[1], "jitter_ms": b[2]}
+    if job.dequeued_at is not None:
+        d["dequeued_at"] = job.dequeued_at
+    if job.failed_at is not None:
+        d["failed_at"] = job.failed_at
+    if job.retention is not None:
+        r = job.retention
+        ret = {}
+        if r[0] is not None:
+            ret["completed_ms"] = r[0]
+        if r[1] is not None:
+            ret["dead_ms"] = r[1]
+        d["retention"] = ret
+    if job.purge_at is not None:
+        d["purge_at"] = job.purge_at
+    if job.completed_at is not None:
+        d["completed_at"] = job.completed_at
+    if job.unique_key is not None:
+        d["unique_key"] = job.unique_key
+        d["unique_while"] = job.unique_while
+    return d
+
+
+def _with_batch(d: dict, job: Job) -> dict:
+    if job.batch is not None:
+        b = job.batch
+        d["batch"] = {"key": b[0], "when": b[1], "fold": b[2]}
+    return d
+
+
+def job_to_json(job: Job, with_payload: bool) -> bytes:
+    """Compact JSON of a job, payload bytes spliced in verbatim."""
+    d = job_dict(job, with_payload, _Fragment(job.payload) if with_payload else None)
+    return _dumps(_with_batch(d, job))
+
+
+def job_to_obj(job: Job, with_payload: bool) -> dict:
+    """The job as plain Python objects (for MessagePack)."""
+    d = job_dict(job, with_payload, orjson.loads(job.payload) if with_payload else None)
+    return _with_batch(d, job)
+
+
+def enqueued_to_obj(job: Job, duplicate: bool, folded: bool) -> dict:
+    """An enqueue confirmation: no payload, ``duplicate``/``folded`` always."""
+    d = job_dict(job, False)
+    d["duplicate"] = duplicate
+    d["folded"] = folded
+    return _with_batch(d, job)
+
+
+def error_to_obj(record: ErrorRecord) -> dict:
+    d = {"attempt": record.attempt, "message": record.message}
+    if record.error_type is not None:
+        d["error_type"] = record.error_type
+    if record.backtrace is not None:
+        d["backtrace"] = record.backtrace
+    if record.dequeued_at is not None:
+        d["dequeued_at"] = record.dequeued_at
+    d["failed_at"] = record.failed_at
+    return d
