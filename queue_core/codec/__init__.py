@@ -20,6 +20,10 @@ if not os.environ.get("ZIZQ_NO_EXTENSIONS"):
         _impl = _py
 
 # Keys and record encoding.
+JOB_TAG = _py.JOB_TAG
+INDEX_TAG = _py.INDEX_TAG
+ERROR_TAG = _py.ERROR_TAG
+PURGE_TAG = _py.PURGE_TAG
 job_key = _impl.job_key
 index_key = _impl.index_key
 index_prefix = _impl.index_prefix
@@ -43,6 +47,10 @@ error_to_obj = _impl.error_to_obj
 
 __all__ = [
     "IMPLEMENTATION",
+    "JOB_TAG",
+    "INDEX_TAG",
+    "ERROR_TAG",
+    "PURGE_TAG",
     "job_key",
     "index_key",
     "index_prefix",

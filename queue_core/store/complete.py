@@ -1,0 +1,44 @@
+"""Ack: an in-flight job is completed, retained or deleted at once.
+
+Only jobs in the in-flight table can be acked, from any client. With a
+completed-retention of zero (the default) the job vanishes; otherwise it is
+kept as ``completed`` until ``purge_at``.
+"""
+
+from ..errors import NotFound
+from ..scheduling import purge_at_ms
+from ..types import COMPLETED, IN_FLIGHT
+from . import records
+
+NOT_IN_FLIGHT = "job not found in in-flight set"
+
+
+def complete_one(store, job_id: str, now_ms: int) -> None:
+    """Complete one job or raise NotFound."""
+    if store.dispatcher.release(job_id) is None:
+        raise NotFound(NOT_IN_FLIGHT)
+    job = records.load(store, job_id)
+    retention = store.completed_retention_ms(job)
+    purge_at = purge_at_ms(now_ms, retention)
+    if purge_at is None:
+        records.drop(store, job)
+        return
+    job.status = COMPLETED
+    job.completed_at = now_ms
+    job.purge_at = purge_at
+    records.save(store, job, IN_FLIGHT, job.queue, None)
+
+
+def complete_many(store, job_ids, now_ms: int) -> list:
+    """Complete every in-flight id; return the others, de-duplicated, in order."""
+    not_found = []
+    seen = set()
+    for job_id in job_ids:
+        if job_id in seen:
+            continue
+        seen.add(job_id)
+        try:
+            complete_one(store, job_id, now_ms)
+        except NotFound:
+            not_found.append(job_id)
+    return not_found

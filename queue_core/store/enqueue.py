@@ -1,0 +1,45 @@
+"""Enqueue: new jobs become records, index entries and ready/scheduled members.
+
+Validation happened in the adapter; here every request of one call gets an
+id, a status (``scheduled`` when ``ready_at`` is in the future) and is
+written into the turn's batch. Ready jobs are offered to takers at once;
+the response waits for the commit (enqueue commit mode).
+"""
+
+from ..ids import new_id
+from ..types import READY, SCHEDULED, Job
+from . import records
+
+
+def apply(store, requests, now_ms: int) -> list:
+    """Write every request; return the new jobs in input order."""
+    jobs = []
+    any_ready = False
+    for req in requests:
+        ready_at = now_ms if req.ready_at is None else req.ready_at
+        status = SCHEDULED if ready_at > now_ms else READY
+        job = Job(
+            new_id(),
+            req.type,
+            req.queue,
+            req.priority,
+            status,
+            ready_at,
+            retry_limit=req.retry_limit,
+            backoff=req.backoff,
+            retention=req.retention,
+            unique_key=req.unique_key,
+            unique_while=req.unique_while,
+            batch=req.batch,
+            payload=req.payload,
+        )
+        records.save(store, job)
+        if status == READY:
+            store.ready.add(job.id, job.queue, job.priority)
+            any_ready = True
+        else:
+            store.add_scheduled(job.id, ready_at)
+        jobs.append(job)
+    if any_ready:
+        store.dispatcher.schedule()
+    return jobs

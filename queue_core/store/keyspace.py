@@ -1,0 +1,179 @@
+"""The RocksDB handle, the pending write batch, and group commit.
+
+rocksdict's ``write()`` holds the GIL for the whole call, fsync included, so
+threads buy nothing. Instead every operation of one event-loop turn writes
+into one shared ``WriteBatch`` (and an overlay dict, so reads in the same
+turn see those writes), and the batch is written once, at the end of the
+turn, by a ``call_soon`` callback. Callers that answer a client await
+``commit()``, which resolves after that write, so an answered request is in
+the WAL (and fsynced, when any of the coalesced callers asked for fsync).
+A batch that has coalesced ``max_requests`` committing requests (the
+``--enqueue-batch-size`` / ``--complete-batch-size`` knobs) is written at
+once rather than at the end of the turn, which bounds batch size and latency.
+"""
+
+import asyncio
+import os
+
+from rocksdict import (
+    BlockBasedOptions,
+    Cache,
+    Options,
+    ReadOptions,
+    Rdict,
+    WriteBatch,
+    WriteOptions,
+)
+
+from ..errors import StorageError
+
+_MISSING = object()
+
+
+def _options(cache_size_bytes: int) -> Options:
+    opts = Options(raw_mode=True)
+    opts.create_if_missing(True)
+    table = BlockBasedOptions()
+    table.set_block_cache(Cache(cache_size_bytes))
+    opts.set_block_based_table_factory(table)
+    return opts
+
+
+def open_db(path: str, cache_size_bytes: int) -> Rdict:
+    """Open (creating) the database; a held lock becomes a clear StorageError."""
+    os.makedirs(path, exist_ok=True)
+    opts = _options(cache_size_bytes)
+    try:
+        # Options given only for the DB are ignored for an existing default
+        # column family on reopen; passing them per family makes the block
+        # cache size stick (DESIGN.md section 2).
+        return Rdict(path, opts, column_families={"default": _options(cache_size_bytes)})
+    except Exception as exc:  # rocksdict raises bare Exception
+        text = str(exc)
+        if "lock" in text.lower():
+            raise StorageError(
+                f"the database at {path} is in use by another process "
+                f"(is another zizq server running on this root directory?)"
+            ) from None
+        raise StorageError(f"failed to open the database at {path}: {text}") from None
+
+
+class Keyspace:
+    """One database, one pending batch, one commit per event-loop turn."""
+
+    def __init__(self, db: Rdict) -> None:
+        self.db = db
+        self._batch = WriteBatch(raw_mode=True)
+        self._overlay = {}
+        self._ops = 0
+        self._requests = 0
+        self._sync = False
+        self._future = None
+        self._scheduled = False
+        self._buffered = WriteOptions()
+        self._fsync = WriteOptions()
+        self._fsync.sync = True
+
+    # -- writes ---------------------------------------------------------------
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._batch.put(key, value)
+        self._overlay[key] = value
+        self._ops += 1
+
+    def delete(self, key: bytes) -> None:
+        self._batch.delete(key)
+        self._overlay[key] = None
+        self._ops += 1
+
+    async def commit(self, sync: bool = False, max_requests: int = 0) -> None:
+        """Resolve once everything written so far is in the WAL."""
+        if not self._ops:
+            return
+        if sync:
+            self._sync = True
+        future = self._future
+        if future is None:
+            future = self._future = asyncio.get_running_loop().create_future()
+        self._requests += 1
+        if max_requests and self._requests >= max_requests:
+            self.flush()
+        else:
+            self.request_flush()
+        await future
+
+    def request_flush(self) -> None:
+        """Write the pending batch at the end of this loop turn."""
+        if self._ops and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the pending batch now (also used outside a running loop)."""
+        self._scheduled = False
+        if not self._ops:
+            return
+        batch, future, sync = self._batch, self._future, self._sync
+        self._batch = WriteBatch(raw_mode=True)
+        self._overlay = {}
+        self._ops = 0
+        self._requests = 0
+        self._sync = False
+        self._future = None
+        try:
+            self.db.write(batch, self._fsync if sync else self._buffered)
+        except Exception as exc:  # rocksdict raises bare Exception
+            if future is not None and not future.done():
+                future.set_exception(StorageError(f"write failed: {exc}"))
+                return
+            raise StorageError(f"write failed: {exc}") from None
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, key: bytes):
+        value = self._overlay.get(key, _MISSING)
+        if value is _MISSING:
+            return self.db.get(key)
+        return value
+
+    def scan(self, start: bytes, stop: bytes):
+        """Yield ``(key, value)`` for ``start <= key < stop`` from the database.
+
+        Scans see committed data only; callers flush first when they must see
+        this turn's writes.
+        """
+        it = self.db.iter(ReadOptions())
+        it.seek(start)
+        while it.valid():
+            key = it.key()
+            if key >= stop:
+                break
+            yield key, it.value()
+            it.next()
+
+    def scan_reverse(self, start: bytes, stop: bytes):
+        """Yield ``(key, value)`` for ``start <= key < stop``, highest first."""
+        it = self.db.iter(ReadOptions())
+        it.seek_for_prev(stop)
+        while it.valid():
+            key = it.key()
+            if key < start:
+                break
+            if key < stop:
+                yield key, it.value()
+            it.prev()
+
+    def close(self) -> None:
+        self.flush()
+        self.db.flush_wal(True)
+        self.db.close()
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The smallest key greater than every key starting with ``prefix``."""
+    trimmed = prefix.rstrip(b"\xff")
+    if not trimmed:
+        return b"\xff" * (len(prefix) + 1)
+    return trimmed[:-1] + bytes((trimmed[-1] + 1,))

@@ -1,0 +1,63 @@
+"""Writing a job's persisted form: its record, its index entry, its counts.
+
+Every status change goes through ``save`` or ``drop`` so the ``J`` record,
+the ``I`` index entry, the ``P`` purge entry and the in-memory per-queue
+counts can never disagree.
+"""
+
+from .. import codec
+from ..types import Job
+
+
+def load(store, job_id: str):
+    """The stored job (including this turn's writes), or None."""
+    data = store.ks.get(codec.job_key(job_id))
+    return None if data is None else codec.decode_job(job_id, data)
+
+
+def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) -> None:
+    """Persist ``job``; ``old_*`` describe the entries it had before, if any."""
+    ks = store.ks
+    ks.put(codec.job_key(job.id), codec.encode_job(job))
+    if old_status is not None and (old_status != job.status or old_queue != job.queue):
+        ks.delete(codec.index_key(old_status, old_queue, job.id))
+        _count(store, old_queue, old_status, -1)
+        _count(store, job.queue, job.status, 1)
+    elif old_status is None:
+        _count(store, job.queue, job.status, 1)
+    ks.put(
+        codec.index_key(job.status, job.queue, job.id),
+        codec.index_value(job.priority, job.ready_at),
+    )
+    if old_purge_at is not None and old_purge_at != job.purge_at:
+        ks.delete(codec.purge_key(old_purge_at, job.id))
+    if job.purge_at is not None and job.purge_at != old_purge_at:
+        ks.put(codec.purge_key(job.purge_at, job.id), b"")
+
+
+def drop(store, job: Job, stored_status=None, stored_purge_at=None) -> None:
+    """Delete a job and everything hanging off it.
+
+    ``stored_status``/``stored_purge_at`` name the entries as persisted when
+    the caller has already changed ``job`` in memory (e.g. a dead job that
+    is deleted at once because its retention is zero).
+    """
+    status = job.status if stored_status is None else stored_status
+    purge_at = job.purge_at if stored_status is None else stored_purge_at
+    ks = store.ks
+    ks.delete(codec.job_key(job.id))
+    ks.delete(codec.index_key(status, job.queue, job.id))
+    _count(store, job.queue, status, -1)
+    for attempt in range(1, job.attempts + 1):
+        ks.delete(codec.error_key(job.id, attempt))
+    if purge_at is not None:
+        ks.delete(codec.purge_key(purge_at, job.id))
+
+
+def _count(store, queue: str, status: int, delta: int) -> None:
+    key = (queue, status)
+    value = store.counts.get(key, 0) + delta
+    if value:
+        store.counts[key] = value
+    else:
+        store.counts.pop(key, None)

@@ -1,0 +1,41 @@
+"""Start-up: rebuild the in-memory indexes and return orphans to ``ready``.
+
+Only the ``I`` index is scanned: its keys give status, queue and id, its
+values priority and ``ready_at``, so no job record is decoded except those
+of jobs that were in flight when the previous process stopped. Those go
+back to ``ready`` (keeping their place in line) before anything is served.
+"""
+
+from dataclasses import dataclass
+
+from .. import codec
+from ..types import IN_FLIGHT, READY, SCHEDULED
+from . import records
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    orphans: int
+    ready: int
+    scheduled: int
+
+
+def recover(store) -> RecoveryReport:
+    counts = store.counts
+    orphans = []
+    for key, value in store.ks.scan(codec.INDEX_TAG, codec.INDEX_TAG + b"\xff"):
+        status, queue, job_id = codec.parse_index_key(key)
+        counts[(queue, status)] = counts.get((queue, status), 0) + 1
+        if status == READY:
+            store.ready.add(job_id, queue, codec.parse_index_value(value)[0])
+        elif status == SCHEDULED:
+            store.scheduled.add(job_id, codec.parse_index_value(value)[1])
+        elif status == IN_FLIGHT:
+            orphans.append(job_id)
+    for job_id in orphans:
+        job = records.load(store, job_id)
+        job.status = READY
+        records.save(store, job, IN_FLIGHT, job.queue, job.purge_at)
+        store.ready.add(job.id, job.queue, job.priority)
+    store.ks.flush()
+    return RecoveryReport(len(orphans), len(store.ready), len(store.scheduled))

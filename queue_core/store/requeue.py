@@ -1,0 +1,30 @@
+"""Requeue: in-flight jobs go back to ``ready`` when their stream goes away.
+
+The job keeps its id, priority, attempts, ``ready_at`` and ``dequeued_at``,
+so it returns to its original place in line and is usually the next job
+delivered. Used on client disconnect and on server shutdown.
+"""
+
+from ..types import IN_FLIGHT, READY
+from . import records
+
+
+def close_taker(store, taker) -> int:
+    """Detach a taker and requeue what it still held; returns how many."""
+    dispatcher = store.dispatcher
+    dispatcher.remove(taker)
+    requeued = 0
+    for job_id in list(taker.in_flight):
+        dispatcher.in_flight.pop(job_id, None)
+        job = records.load(store, job_id)
+        if job is None or job.status != IN_FLIGHT:
+            continue
+        job.status = READY
+        records.save(store, job, IN_FLIGHT, job.queue, job.purge_at)
+        store.ready.add(job.id, job.queue, job.priority)
+        requeued += 1
+    taker.in_flight.clear()
+    taker.outbox.clear()
+    if requeued:
+        dispatcher.schedule()
+    return requeued

@@ -1,0 +1,134 @@
+"""Store: the engine's facade over RocksDB and the in-memory indexes.
+
+It owns the state every operation module works on (keyspace, ready and
+scheduled indexes, dispatcher, per-queue counts, configuration, clock) and
+exposes each operation as one method: the synchronous part runs in the
+operation's module, then the method awaits the group commit with the
+commit mode that applies. All of it runs on one event loop, so no locks.
+"""
+
+import asyncio
+import random
+
+from ..clock import now_ms
+from ..index import ReadyIndex, TimeIndex
+from ..options import EngineConfig
+from . import complete, delete, enqueue, fail, read, recover, requeue, scheduled
+from .keyspace import Keyspace, open_db
+from .take import Dispatcher, Taker
+
+
+class Store:
+    """A job store rooted at a RocksDB directory."""
+
+    def __init__(
+        self, path: str, config: EngineConfig = EngineConfig(), clock=now_ms, rand=None
+    ) -> None:
+        self.path = path
+        self.config = config
+        self.clock = clock
+        self.random = rand or random.random
+        self.ks = Keyspace(open_db(path, config.cache_size_bytes))
+        self.ready = ReadyIndex()
+        self.scheduled = TimeIndex()
+        self.counts = {}  # (queue, status) -> number of stored jobs
+        self.dispatcher = Dispatcher(self)
+        self.schedule_changed = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def recover(self) -> recover.RecoveryReport:
+        return recover.recover(self)
+
+    def close(self) -> None:
+        for taker in list(self.dispatcher.takers):
+            requeue.close_taker(self, taker)
+        self.ks.close()
+
+    # -- effective per-job settings --------------------------------------------
+
+    def retry_limit(self, job) -> int:
+        if job.retry_limit is None:
+            return self.config.default_retry_limit
+        return job.retry_limit
+
+    def backoff(self, job):
+        return self.config.default_backoff if job.backoff is None else job.backoff
+
+    def completed_retention_ms(self, job) -> int:
+        r = job.retention
+        if r is None or r.completed_ms is None:
+            return self.config.default_completed_retention_ms
+        return r.completed_ms
+
+    def dead_retention_ms(self, job) -> int:
+        r = job.retention
+        if r is None or r.dead_ms is None:
+            return self.config.default_dead_retention_ms
+        return r.dead_ms
+
+    def add_scheduled(self, job_id: str, ready_at: int) -> None:
+        self.scheduled.add(job_id, ready_at)
+        self.schedule_changed.set()
+
+    # -- operations --------------------------------------------------------------
+
+    async def enqueue(self, requests) -> list:
+        jobs = enqueue.apply(self, requests, self.clock())
+        await self.ks.commit(self.config.enqueue_fsync, self.config.enqueue_batch_size)
+        return jobs
+
+    def open_taker(self, queues, prefetch: int, notify) -> Taker:
+        taker = Taker(queues, prefetch, notify)
+        self.dispatcher.add(taker)
+        return taker
+
+    def close_taker(self, taker: Taker) -> int:
+        requeued = requeue.close_taker(self, taker)
+        self.ks.request_flush()
+        return requeued
+
+    async def complete(self, job_id: str) -> None:
+        complete.complete_one(self, job_id, self.clock())
+        await self._commit_ack()
+
+    async def complete_many(self, job_ids) -> list:
+        not_found = complete.complete_many(self, job_ids, self.clock())
+        await self._commit_ack()
+        return not_found
+
+    async def fail(self, job_id: str, request):
+        job = fail.fail(self, job_id, request, self.clock())
+        await self.ks.commit(self.config.default_fsync)
+        return job
+
+    def get(self, job_id: str):
+        return read.get_visible(self, job_id, self.clock())
+
+    def errors(self, job_id: str) -> list:
+        return read.error_records(self, job_id)
+
+    def queues(self) -> list:
+        return read.queue_names(self)
+
+    async def delete(self, job_id: str) -> None:
+        delete.delete_one(self, job_id)
+        await self.ks.commit(self.config.default_fsync)
+
+    async def reset(self) -> int:
+        deleted = delete.delete_all(self)
+        await self.ks.commit(self.config.default_fsync)
+        return deleted
+
+    async def promote_due(self, limit: int) -> int:
+        promoted = scheduled.promote_due(self, self.clock(), limit)
+        await self.ks.commit(self.config.default_fsync)
+        return promoted
+
+    async def purge_expired(self, limit: int) -> int:
+        purged = scheduled.purge_expired(self, self.clock(), limit)
+        await self.ks.commit(self.config.default_fsync)
+        return purged
+
+    async def _commit_ack(self) -> None:
+        await self.ks.commit(self.config.default_fsync, self.config.complete_batch_size)

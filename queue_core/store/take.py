@@ -1,0 +1,111 @@
+"""Take: hands ready jobs to open take streams ("takers").
+
+A taker listens on a set of queues (or all) with a prefetch credit. Whenever
+something may have changed (a job became ready, a credit was freed, a taker
+arrived) a dispatch pass is scheduled for the end of the loop turn, so a
+burst of events costs one pass. A pass goes round the takers with credit,
+one job each per round, so a burst is spread evenly instead of filling the
+first stream's prefetch; each claim takes the best ``(priority, id)`` among
+the taker's queues and stops when the global in-flight limit is reached.
+
+Claimed jobs are persisted as ``in_flight`` in the turn's batch and put in
+the taker's outbox; the stream's pump renders and sends them. The write is
+not awaited before sending: if the server dies first, the job is still
+``ready`` on disk and is delivered again, which at-least-once allows.
+"""
+
+import asyncio
+
+from ..types import IN_FLIGHT, READY
+from . import records
+
+
+class Taker:
+    """One open take stream as the engine sees it."""
+
+    __slots__ = ("queues", "prefetch", "in_flight", "outbox", "notify")
+
+    def __init__(self, queues, prefetch: int, notify) -> None:
+        self.queues = queues  # frozenset of names, or None for every queue
+        self.prefetch = prefetch  # 0 = unlimited
+        self.in_flight = set()
+        self.outbox = []
+        self.notify = notify
+
+    def has_credit(self) -> bool:
+        return self.prefetch == 0 or len(self.in_flight) < self.prefetch
+
+
+class Dispatcher:
+    """Matches ready jobs to takers; owns the global in-flight table."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.takers = []
+        self.in_flight = {}  # job id -> Taker
+        self._pending = False
+
+    def add(self, taker: Taker) -> None:
+        self.takers.append(taker)
+        self.schedule()
+
+    def remove(self, taker: Taker) -> None:
+        self.takers.remove(taker)
+
+    def release(self, job_id: str):
+        """Forget an in-flight job (acked, failed, deleted); its taker or None."""
+        taker = self.in_flight.pop(job_id, None)
+        if taker is not None:
+            taker.in_flight.discard(job_id)
+            self.schedule()
+        return taker
+
+    def schedule(self) -> None:
+        """Run a dispatch pass at the end of this loop turn."""
+        if self._pending or not self.takers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.run()
+            return
+        self._pending = True
+        loop.call_soon(self.run)
+
+    def run(self) -> None:
+        self._pending = False
+        limit = self.store.config.global_in_flight_limit
+        active = [t for t in self.takers if t.has_credit()]
+        if not active:
+            return
+        # Rotate so that no stream is always first in line.
+        self.takers.append(self.takers.pop(0))
+        served = set()
+        now_ms = self.store.clock()
+        while active:
+            still = []
+            for taker in active:
+                if limit and len(self.in_flight) >= limit:
+                    still = []
+                    break
+                claimed = self.store.ready.pop_best(taker.queues)
+                if claimed is None:
+                    continue
+                self._claim(taker, claimed[0], now_ms)
+                served.add(taker)
+                if taker.has_credit():
+                    still.append(taker)
+            active = still
+        if served:
+            self.store.ks.request_flush()
+            for taker in served:
+                taker.notify()
+
+    def _claim(self, taker: Taker, job_id: str, now_ms: int) -> None:
+        job = records.load(self.store, job_id)
+        job.status = IN_FLIGHT
+        job.dequeued_at = now_ms
+        records.save(self.store, job, READY, job.queue, job.purge_at)
+        self.in_flight[job_id] = taker
+        taker.in_flight.add(job_id)
+        taker.outbox.append(job)
