@@ -26,6 +26,12 @@ def error_records(store, job_id: str) -> list:
     ]
 
 
+def error_record(store, job_id: str, attempt: int):
+    """One error record, or None."""
+    data = store.ks.get(codec.error_key(job_id, attempt))
+    return None if data is None else codec.decode_error(data)
+
+
 def queue_names(store) -> list:
     """Distinct queue names of every stored job, by byte order."""
     names = {queue for queue, _ in store.counts}

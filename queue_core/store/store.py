@@ -108,6 +108,9 @@ class Store:
     def errors(self, job_id: str) -> list:
         return read.error_records(self, job_id)
 
+    def error(self, job_id: str, attempt: int):
+        return read.error_record(self, job_id, attempt)
+
     def queues(self) -> list:
         return read.queue_names(self)
 

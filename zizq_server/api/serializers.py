@@ -1,0 +1,131 @@
+"""Request bodies -> engine requests, with the spec's validation order.
+
+``parse_job`` turns one decoded job-parameters object into an
+``EnqueueRequest``: decoding checks (400 ``invalid JSON: ...``) first, then
+the name rules, then the pro-feature rules (API.md 7.2.1). The payload is
+re-serialised to compact JSON bytes, which is also where MessagePack binary
+or ext values are refused: a payload must be a JSON value.
+"""
+
+import orjson
+
+from queue_core import names
+from queue_core.defaults import DEFAULT_PRIORITY
+from queue_core.errors import Forbidden, InvalidInput
+from queue_core.options import EnqueueRequest, FailureRequest
+from queue_core.types import Backoff, Batch, Retention
+
+from . import fields
+from .fields import U16, U32, U64
+from .negotiation import BodyError
+
+UNIQUE_FORBIDDEN = "unique jobs requires a pro license"
+BATCH_FORBIDDEN = "batched jobs requires a pro license"
+
+
+def payload_bytes(value) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError as exc:
+        raise BodyError(f"payload: not a JSON value ({exc})") from None
+
+
+def decode_job(obj) -> EnqueueRequest:
+    """Decode one job-parameters object (body-format errors only)."""
+    obj = fields.mapping(obj)
+    payload = payload_bytes(fields.required(obj, "payload"))
+    return EnqueueRequest(
+        type=fields.string(obj, "type"),
+        queue=fields.string(obj, "queue"),
+        payload=payload,
+        priority=_priority(obj),
+        ready_at=fields.integer(obj, "ready_at", U64, optional=True),
+        retry_limit=fields.integer(obj, "retry_limit", U32, optional=True),
+        backoff=decode_backoff(obj.get("backoff")),
+        retention=_retention(obj.get("retention")),
+        unique_key=fields.string(obj, "unique_key", optional=True),
+        unique_while=fields.string(obj, "unique_while", optional=True),
+        batch=_batch(obj.get("batch")),
+    )
+
+
+def _priority(obj) -> int:
+    value = fields.integer(obj, "priority", U16, optional=True)
+    return DEFAULT_PRIORITY if value is None else value
+
+
+def decode_backoff(value):
+    if value is None:
+        return None
+    obj = fields.mapping(value)
+    return Backoff(
+        fields.number(obj, "exponent"),
+        fields.integer(obj, "base_ms", U32),
+        fields.integer(obj, "jitter_ms", U32),
+    )
+
+
+def _retention(value):
+    if value is None:
+        return None
+    obj = fields.mapping(value)
+    return Retention(
+        fields.integer(obj, "completed_ms", U64, optional=True),
+        fields.integer(obj, "dead_ms", U64, optional=True),
+    )
+
+
+def _batch(value):
+    if value is None:
+        return None
+    obj = fields.mapping(value)
+    return Batch(
+        fields.string(obj, "key"),
+        fields.string(obj, "when"),
+        fields.string(obj, "fold"),
+    )
+
+
+def validate_job(job: EnqueueRequest, prefix: str = "") -> None:
+    """Name and combination rules, in the spec's order (400s)."""
+    try:
+        names.validate("type", job.type)
+        names.validate("queue", job.queue)
+    except InvalidInput as exc:
+        raise InvalidInput(prefix + exc.message) from None
+    if job.unique_while is not None and job.unique_key is None:
+        raise InvalidInput(prefix + "unique_while requires unique_key")
+    if job.unique_key is not None and job.batch is not None:
+        raise InvalidInput(prefix + "unique_key and batch cannot be combined")
+
+
+def check_licence(jobs) -> None:
+    """Unique and batched jobs are pro features; no licence is loaded yet."""
+    if any(job.unique_key is not None for job in jobs):
+        raise Forbidden(UNIQUE_FORBIDDEN)
+    if any(job.batch is not None for job in jobs):
+        raise Forbidden(BATCH_FORBIDDEN)
+
+
+def decode_failure(obj) -> FailureRequest:
+    obj = fields.mapping(obj)
+    return FailureRequest(
+        message=fields.string(obj, "message"),
+        error_type=fields.string(obj, "error_type", optional=True),
+        backtrace=fields.string(obj, "backtrace", optional=True),
+        retry_at=fields.integer(obj, "retry_at", U64, optional=True),
+        kill=fields.boolean(obj, "kill", False),
+    )
+
+
+def decode_ids(obj) -> list:
+    obj = fields.mapping(obj)
+    ids = fields.required(obj, "ids")
+    if not isinstance(ids, list):
+        raise BodyError(f"ids: invalid type: {fields.describe(ids)}, expected a sequence")
+    for value in ids:
+        if not isinstance(value, str):
+            raise BodyError(
+                f"ids: invalid type: {fields.describe(value)}, expected a string"
+            )
+    return ids

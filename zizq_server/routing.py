@@ -1,0 +1,44 @@
+"""Route tables as data: path segments (``{}`` = parameter) -> method -> handler.
+
+Literal paths win over patterns (``/jobs/count`` is not ``/jobs/{id}``),
+which the router guarantees by looking literal paths up first.
+"""
+
+from .api.primary import ack, cron, enqueue, health, modify, query, take
+
+PRIMARY_HTTP = (
+    (("health",), {"GET": health.health}),
+    (("version",), {"GET": health.version}),
+    (("queues",), {"GET": query.queues}),
+    (("reset",), {"POST": modify.reset}),
+    (("jobs",), {"POST": enqueue.enqueue_one}),
+    (("jobs", "bulk"), {"POST": enqueue.enqueue_bulk}),
+    (("jobs", "take"), {"GET": take.take}),
+    (("jobs", "success"), {"POST": ack.success_bulk}),
+    (("jobs", "{}"), {"GET": query.get_job, "DELETE": modify.delete_job}),
+    (("jobs", "{}", "success"), {"POST": ack.success}),
+    (("jobs", "{}", "failure"), {"POST": ack.failure}),
+    (("jobs", "{}", "errors", "{}"), {"GET": query.get_error}),
+    (("crons",), {"GET": cron.forbidden, "DELETE": cron.forbidden}),
+    (
+        ("crons", "{}"),
+        {
+            "GET": cron.forbidden,
+            "PUT": cron.forbidden_after_body,
+            "PATCH": cron.forbidden_after_body,
+            "DELETE": cron.forbidden,
+        },
+    ),
+    (("crons", "{}", "entries"), {"POST": cron.forbidden_after_body}),
+    (
+        ("crons", "{}", "entries", "{}"),
+        {
+            "GET": cron.forbidden,
+            "PUT": cron.forbidden_after_body,
+            "PATCH": cron.forbidden_after_body,
+            "DELETE": cron.forbidden,
+        },
+    ),
+)
+
+ADMIN_HTTP = ((("health",), {"GET": health.health}),)
