@@ -1,0 +1,77 @@
+"""Cleartext HTTP/2 (h2c with prior knowledge) beside HTTP/1.1 on one port.
+
+Twisted switches a connection to HTTP/2 only when TLS ALPN negotiated "h2",
+so a client that speaks HTTP/2 straight away on a plain port (the official
+Ruby client does, for every request) gets a 400 from the HTTP/1.1 parser.
+``H2cChannelProtocol`` watches the first bytes of each connection: the
+24-byte HTTP/2 client preface hands the connection to Twisted's
+``H2Connection`` exactly as Twisted does after ALPN; anything else goes to
+the HTTP/1.1 channel untouched. A request line differs from the preface in
+its first byte or so, so HTTP/1.1 is never delayed.
+
+Private Twisted API relied on (Twisted is pinned to 26.10.0 for this, and
+tests/zizq_server/test_daphne_h2c.py covers it):
+
+- ``twisted.web.http._GenericHTTPChannelProtocol``: subclassed; its
+  ``_channel`` (backing protocol), ``_negotiatedProtocol`` and the stored
+  ``_requestFactory``, ``_site``, ``_factory``, ``_timeOut`` and
+  ``_callLater`` it keeps for a protocol switch;
+- ``twisted.web.http.HTTPChannel._networkProducer`` and ``setTimeout``;
+- ``twisted.web._http2.H2Connection`` and the attributes it reads
+  (``requestFactory``, ``site``, ``factory``, ``timeOut``, ``callLater``).
+
+``_switch_to_h2`` mirrors the ALPN branch of
+``_GenericHTTPChannelProtocol.dataReceived``; re-read it when Twisted moves.
+"""
+
+from twisted.web._http2 import H2Connection
+from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class H2cChannelProtocol(_GenericHTTPChannelProtocol):
+    """HTTP/1.1 channel that becomes HTTP/2 when a connection opens with
+    the HTTP/2 client preface."""
+
+    # Bytes held back while they are still a proper prefix of the preface.
+    _held = b""
+
+    def dataReceived(self, data):
+        if self._negotiatedProtocol is not None:
+            return super().dataReceived(data)
+        data = self._held + data
+        if len(data) < len(H2_PREFACE) and H2_PREFACE.startswith(data):
+            self._held = data
+            return None
+        self._held = b""
+        if data.startswith(H2_PREFACE):
+            self._switch_to_h2()
+        return super().dataReceived(data)
+
+    def _switch_to_h2(self):
+        http11 = self._channel
+        # The HTTP/1.1 channel registered itself as the transport's producer
+        # and armed an idle timeout; the H2Connection takes over both.
+        network_producer = http11._networkProducer
+        network_producer.unregisterProducer()
+        http11.setTimeout(None)
+        h2 = H2Connection()
+        h2.requestFactory = self._requestFactory
+        h2.site = self._site
+        h2.factory = self._factory
+        h2.timeOut = self._timeOut
+        h2.callLater = self._callLater
+        self._channel = h2
+        self._negotiatedProtocol = b"h2"
+        h2.makeConnection(http11.transport)
+        network_producer.registerProducer(h2, True)
+
+
+def h2c_channel_protocol(factory):
+    """Build the protocol for one connection of ``factory``.
+
+    Meant as an ``HTTPFactory.protocol`` class attribute, the slot Twisted
+    fills with ``_genericHTTPChannelProtocolFactory``.
+    """
+    return H2cChannelProtocol(HTTPChannel())
