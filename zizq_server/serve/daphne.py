@@ -1,0 +1,306 @@
+"""Run Daphne in-process: named listeners, h2c, uvloop and a graceful stop.
+
+``run()`` owns the process's reactor from binding to shutdown. It does not
+use ``daphne.server.Server.run()``, which binds asynchronously (a busy port
+becomes a log line and a stopped reactor, not an error the caller can
+report) and has no graceful stop; it reuses the Server's connection
+bookkeeping, reply path and periodic checkers.
+
+- Each listener gets its own HTTP factory whose ``server`` is a view of the
+  one shared Server. Daphne's HTTP and WebSocket protocols create their
+  application through ``factory.server``, so the view stamps
+  ``scope["listener"]`` on every scope, whatever the protocol.
+- Listeners bind synchronously, in list order, before the reactor starts:
+  a bind failure raises ``BindError`` out of ``run()`` with nothing left
+  running. A TLS listener would bind with ``reactor.listenSSL`` and the
+  same factory, which already offers "h2" and "http/1.1" to ALPN.
+- The first SIGINT/SIGTERM stops the listening sockets, awaits ``on_stop``
+  and then stops the reactor, which cancels whatever application
+  instances are still running; a second signal stops waiting for
+  ``on_stop``.
+
+Import this module before anything imports ``daphne.server`` or
+``twisted.internet.reactor`` (``"daphne"`` in INSTALLED_APPS does, at
+``django.setup()``): Daphne creates its event loop and installs Twisted's
+asyncio reactor on it when ``daphne.server`` is first imported, and only a
+loop created after the policy below is a uvloop one (~+12% requests/s,
+DESIGN.md section 2). ``run()`` refuses to start on another loop.
+"""
+
+import asyncio
+import gc
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import uvloop
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+from daphne.http_protocol import HTTPFactory  # noqa: E402
+from daphne.server import Server  # noqa: E402
+from daphne.ws_protocol import WebSocketFactory  # noqa: E402
+from twisted.internet import defer, reactor  # noqa: E402
+from twisted.internet.error import CannotListenError  # noqa: E402
+from twisted.logger import (  # noqa: E402
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    STDLibLogObserver,
+    globalLogBeginner,
+)
+
+from zizq_server.serve.h2c import h2c_channel_protocol  # noqa: E402
+
+__all__ = ["BindError", "ListenerSpec", "run"]
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    """One socket to listen on, and the name its requests carry."""
+
+    name: str  # "primary" or "admin": becomes scope["listener"]
+    host: str  # IP literal; IPv6 with or without brackets
+    port: int  # 0 asks the OS for a free port
+
+    @property
+    def interface(self) -> str:
+        return self.host.strip("[]")
+
+    @property
+    def address(self) -> str:
+        if ":" in self.interface:
+            return f"[{self.interface}]:{self.port}"
+        return f"{self.interface}:{self.port}"
+
+
+class BindError(Exception):
+    """Raised when a listener cannot bind; the message is the OS's reason
+    and the address, e.g. "Address already in use (127.0.0.1:7890)"."""
+
+
+def run(
+    application,
+    listeners: list[ListenerSpec],
+    *,
+    on_listening: Callable[[str, str, int], None],
+    on_ready: Callable[[], Awaitable[None]],
+    on_stop: Callable[[], Awaitable[None]],
+) -> None:
+    """Serve ``application`` on ``listeners`` until SIGINT or SIGTERM.
+
+    ``on_listening(name, host, port)`` is called after each bind, in list
+    order, with the real port. ``on_ready()`` then runs on the server's
+    event loop; ``on_stop()`` is awaited there after a stop signal, once no
+    listener accepts connections any more. An exception from either is
+    re-raised by ``run()`` after the reactor has stopped.
+    """
+    loop = _uvloop_of_reactor()
+    _route_framework_logs()
+    server = _daphne_server(application, listeners)
+    ports = _bind_all(server, listeners, on_listening)
+    lifecycle = _Lifecycle(loop, ports, on_ready, on_stop)
+    asyncio.set_event_loop(loop)
+    reactor.callLater(1, server.application_checker)
+    reactor.callLater(2, server.timeout_checker)
+    reactor.addSystemEventTrigger("before", "shutdown", _cancel_applications, server)
+    reactor.callWhenRunning(lifecycle.start)
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, lifecycle.stop)
+    try:
+        reactor.run(installSignalHandlers=False)
+    finally:
+        for signum in _STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+    if lifecycle.error is not None:
+        raise lifecycle.error
+
+
+def _uvloop_of_reactor() -> asyncio.AbstractEventLoop:
+    loop = reactor._asyncioEventloop
+    if not isinstance(loop, uvloop.Loop):
+        raise RuntimeError(
+            "Twisted's reactor is not running on uvloop: import "
+            "zizq_server.serve.daphne before daphne.server or "
+            "twisted.internet.reactor is imported"
+        )
+    return loop
+
+
+def _route_framework_logs() -> None:
+    """Keep Twisted's and Daphne's own lines off stdout.
+
+    Clients parse the structured log on stdout, so framework chatter must
+    not reach it. Twisted's errors still go to the stdlib "twisted" logger
+    and Daphne's warnings and errors (an application exception, a handler
+    that outlived its connection) to "daphne", where the project's logging
+    configuration decides their fate.
+    """
+    errors_only = LogLevelFilterPredicate(defaultLogLevel=LogLevel.error)
+    observer = FilteringLogObserver(STDLibLogObserver(name="twisted"), [errors_only])
+    globalLogBeginner.beginLoggingTo(
+        [observer], discardBuffer=True, redirectStandardIO=False
+    )
+    logging.getLogger("daphne").setLevel(logging.WARNING)
+
+
+def _daphne_server(application, listeners: list[ListenerSpec]) -> Server:
+    server = Server(
+        application,
+        # Server.run() is never called: endpoints only has to be non-empty.
+        endpoints=[spec.address for spec in listeners],
+        signal_handlers=False,
+        action_logger=None,
+        # Take streams and event sockets live as long as their clients do.
+        http_timeout=None,
+        websocket_timeout=-1,
+    )
+    # What Server.run() would have set up before listening.
+    server.connections = {}
+    return server
+
+
+def _bind_all(
+    server: Server,
+    listeners: list[ListenerSpec],
+    on_listening: Callable[[str, str, int], None],
+) -> list:
+    ports = []
+    for spec in listeners:
+        factory = _ListenerFactory(_ListenerView(server, spec.name))
+        try:
+            port = reactor.listenTCP(spec.port, factory, interface=spec.interface)
+        except CannotListenError as exc:
+            for bound in ports:
+                bound.stopListening()
+            reason = exc.socketError.strerror or str(exc.socketError)
+            raise BindError(f"{reason} ({spec.address})") from None
+        ports.append(port)
+        on_listening(spec.name, spec.host, port.getHost().port)
+    return ports
+
+
+class _ListenerView:
+    """The shared Daphne Server as one listener's connections see it.
+
+    Daphne's request and WebSocket protocols only ever reach the server
+    through ``factory.server``: the view adds ``scope["listener"]`` and
+    brings its own WebSocket factory (whose protocols hold on to the view);
+    everything else is the shared Server's, so connection tracking,
+    timeouts and replies are common to all listeners.
+    """
+
+    def __init__(self, server: Server, name: str):
+        self._server = server
+        self.name = name
+        self.ws_factory = _websocket_factory(self, server)
+
+    def __getattr__(self, attribute):
+        return getattr(self._server, attribute)
+
+    def create_application(self, protocol, scope):
+        scope["listener"] = self.name
+        return self._server.create_application(protocol, scope)
+
+
+def _websocket_factory(view: _ListenerView, server: Server) -> WebSocketFactory:
+    # The options Server.run() gives its own WebSocket factory.
+    factory = WebSocketFactory(view, server=server.server_name)
+    factory.setProtocolOptions(
+        autoPingTimeout=server.ping_timeout,
+        allowNullOrigin=True,
+        openHandshakeTimeout=server.websocket_handshake_timeout,
+        maxMessagePayloadSize=server.websocket_max_message_size,
+        maxFramePayloadSize=server.websocket_max_frame_size,
+    )
+    return factory
+
+
+class _ListenerFactory(HTTPFactory):
+    """Daphne's HTTP factory, also speaking h2c (see h2c.py)."""
+
+    protocol = h2c_channel_protocol
+
+    def log(self, request):
+        """Write no Twisted access log: Daphne's action_logger is off too,
+        and formatting the line would cost time on every request."""
+
+
+class _Lifecycle:
+    """Start-up and graceful stop of one ``run()``; keeps the first error."""
+
+    def __init__(self, loop, ports, on_ready, on_stop):
+        self._loop = loop
+        self._ports = ports
+        self._on_ready = on_ready
+        self._on_stop = on_stop
+        self._ready_task = None
+        self._stop_task = None
+        self.error = None
+
+    def start(self) -> None:
+        self._ready_task = self._loop.create_task(self._ready())
+
+    def stop(self) -> None:
+        if self._stop_task is None:
+            self._stop_task = self._loop.create_task(self._stop())
+        else:
+            self._stop_task.cancel()
+
+    async def _ready(self) -> None:
+        try:
+            await self._on_ready()
+        except Exception as exc:
+            self._fail(exc)
+            return
+        _tune_gc()
+
+    async def _stop(self) -> None:
+        try:
+            await _stop_listening(self._ports).asFuture(self._loop)
+            await self._on_stop()
+        except Exception as exc:
+            self.error = self.error or exc
+        finally:
+            if reactor.running:
+                reactor.stop()
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = self.error or exc
+        if reactor.running:
+            reactor.stop()
+
+
+def _stop_listening(ports) -> defer.Deferred:
+    return defer.gatherResults(
+        [defer.maybeDeferred(port.stopListening) for port in ports]
+    )
+
+
+def _tune_gc() -> None:
+    # Everything alive after start-up (Django, settings, modules) lives for
+    # good: collect once, then freeze it so that full collections stop
+    # re-scanning it, and raise the thresholds so that collections run less
+    # often. ~+12% requests/s measured (DESIGN.md section 2).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
+def _cancel_applications(server: Server) -> defer.Deferred:
+    """Cancel the application instances still running and wait for them.
+
+    Replaces Daphne's kill_all_applications, which raises KeyError for a
+    connection whose application has not started yet (its request body is
+    still arriving) or was already reaped.
+    """
+    running = []
+    for details in server.connections.values():
+        instance = details.get("application_instance")
+        if instance is not None and not instance.done():
+            instance.cancel()
+            running.append(instance)
+    return defer.Deferred.fromFuture(asyncio.gather(*running, return_exceptions=True))
