@@ -1,0 +1,445 @@
+"""Process-wide log output in the shapes of spec/ADMIN_AND_CLI.md section 3.4.
+
+``configure(config)`` sets up the whole process from a ``ServerConfig``;
+``configure_output(fmt=..., ...)`` takes the same settings one by one.
+
+Conventions for code that logs:
+
+* Loggers are stdlib loggers named with dots under ``zizq``, e.g.
+  ``logging.getLogger("zizq.commands.serve")``; the name is shown as the
+  tracing-style target ``zizq::commands::serve``.
+* Structured fields go in ``extra={"fields": {...}}`` and print after the
+  message in insertion order: `` key=value`` in compact, ``key: value`` in
+  pretty, members of ``"fields"`` in json.
+* A field of type ``Quoted`` (``Quoted("primary")``) prints in double quotes
+  in the text formats, the way tracing prints string literals; plain ``str``,
+  ``int`` and ``float`` print bare. JSON keeps ints and floats as numbers and
+  every string as a string.
+* ``TRACE`` (5) sits below DEBUG. On hot paths (one ``request`` record per
+  HTTP request) check ``logger.isEnabledFor(level)`` before building fields.
+
+Filtering follows tracing's EnvFilter: the default directive is
+``warn,zizq=<level>`` and ``ZIZQ_LOG_FILTER`` replaces it. A directive's
+target maps onto the logger of the same dotted name, so the stdlib hierarchy
+gives tracing's "longest prefix wins"; the bare level becomes the root level
+(tracing disables unmatched targets when no bare level is given).
+
+Formatters build each line with plain string operations and cache the
+timestamp's whole-second prefix and the target of each logger name, because
+the request log runs once per HTTP request. Configuring also stops
+``LogRecord`` from collecting thread and process data no format shows.
+"""
+
+import json
+import logging
+import re
+import sys
+import time
+from os import PathLike
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+from queue_core import defaults
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency
+    orjson = None
+
+TRACE = 5
+OFF = logging.CRITICAL + 1
+logging.addLevelName(TRACE, "TRACE")
+
+LOG_FILE_NAME = "zizq.log"
+
+_LEVELS = {
+    "off": OFF,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": TRACE,
+}
+_LEVEL_NUMBERS = dict(zip("012345", _LEVELS.values()))
+_LEVEL_ERROR = (
+    'error parsing level filter: expected one of "off", "error", "warn", '
+    '"info", "debug", "trace", or a number 0-5'
+)
+_TARGET = re.compile(r"[\w:.\-]+")
+_COLOURS = {"TRACE": "35", "DEBUG": "34", "INFO": "32", "WARN": "33", "ERROR": "31"}
+_ROTATION_SECONDS = {"daily": 86_400, "hourly": 3_600, "never": 0}
+
+
+class Quoted(str):
+    """A string field value printed in double quotes by the text formats."""
+
+    __slots__ = ()
+
+
+def level_label(levelno: int) -> str:
+    """The tracing level name for a stdlib level number."""
+    if levelno >= logging.ERROR:
+        return "ERROR"
+    if levelno >= logging.WARNING:
+        return "WARN"
+    if levelno >= logging.INFO:
+        return "INFO"
+    if levelno >= logging.DEBUG:
+        return "DEBUG"
+    return "TRACE"
+
+
+# --- formats ----------------------------------------------------------------
+
+
+class _ZizqFormatter(logging.Formatter):
+    """Shared pieces: RFC 3339 UTC timestamps, targets, message text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._second_text = ""
+        self._targets: dict[str, str] = {}
+
+    def timestamp(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        micros = int((created - second) * 1_000_000)
+        return f"{self._second_text}.{micros:06d}Z"
+
+    def target(self, name: str) -> str:
+        target = self._targets.get(name)
+        if target is None:
+            target = self._targets[name] = name.replace(".", "::")
+        return target
+
+    def message(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            message = f"{message}\n{record.exc_text}"
+        if record.stack_info:
+            message = f"{message}\n{self.formatStack(record.stack_info)}"
+        return message
+
+
+def _text(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is Quoted:
+        return json.dumps(value, ensure_ascii=False)
+    if kind is bool:
+        return "true" if value else "false"
+    return str(value)
+
+
+class CompactFormatter(_ZizqFormatter):
+    """``<ts> <LEVEL> <target>: <message> key=value ...`` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = (
+            f"{self.timestamp(record.created)} {level_label(record.levelno):>5} "
+            f"{self.target(record.name)}: {self.message(record)}"
+        )
+        fields = getattr(record, "fields", None)
+        if fields:
+            line += "".join([f" {key}={_text(value)}" for key, value in fields.items()])
+        return line
+
+
+class JsonFormatter(_ZizqFormatter):
+    """One compact JSON object per record: timestamp, level, fields, target."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None)
+        event = {
+            "timestamp": self.timestamp(record.created),
+            "level": level_label(record.levelno),
+            "fields": (
+                {"message": self.message(record), **fields}
+                if fields
+                else {"message": self.message(record)}
+            ),
+            "target": self.target(record.name),
+        }
+        return _dumps(event)
+
+
+if orjson is not None:
+
+    def _dumps(event: dict[str, Any]) -> str:
+        return orjson.dumps(event, default=str).decode()
+
+else:  # pragma: no cover - orjson is a dependency
+
+    def _dumps(event: dict[str, Any]) -> str:
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class PrettyFormatter(_ZizqFormatter):
+    """Multi-line human format; ANSI colours only when ``ansi`` is true."""
+
+    def __init__(self, ansi: bool = False) -> None:
+        super().__init__()
+        self.ansi = ansi
+
+    def format(self, record: logging.LogRecord) -> str:
+        label = level_label(record.levelno)
+        level = f"{label:>5}"
+        stamp = self.timestamp(record.created)
+        head = f"{self.target(record.name)}: {self.message(record)}"
+        where = f"at {record.filename}:{record.lineno}"
+        fields = getattr(record, "fields", None) or {}
+        if self.ansi:
+            colour = _COLOURS[label]
+            stamp = f"\x1b[2m{stamp}\x1b[0m"
+            level = f"\x1b[{colour}m{level}\x1b[0m"
+            head = f"\x1b[1;{colour}m{head}\x1b[0m"
+            where = f"\x1b[2m{where}\x1b[0m"
+            pairs = [f"\x1b[3m{key}\x1b[0m: {_text(v)}" for key, v in fields.items()]
+        else:
+            pairs = [f"{key}: {_text(value)}" for key, value in fields.items()]
+        head = ", ".join([head, *pairs])
+        return f"  {stamp} {level} {head}\n    {where}\n"
+
+
+def make_formatter(fmt: str, *, ansi: bool = False) -> logging.Formatter:
+    """The formatter for ``pretty``, ``compact`` or ``json``."""
+    if fmt == "json":
+        return JsonFormatter()
+    if fmt == "pretty":
+        return PrettyFormatter(ansi=ansi)
+    return CompactFormatter()
+
+
+# --- filter -----------------------------------------------------------------
+
+
+class LogFilter(NamedTuple):
+    """Root level plus per-logger levels, from an EnvFilter-style string."""
+
+    default: int
+    targets: tuple[tuple[str, int], ...]
+
+
+def default_filter(level: str) -> LogFilter:
+    """``warn,zizq=<level>``: other libraries at warn, Zizq at ``level``."""
+    return LogFilter(logging.WARNING, (("zizq", _LEVELS[level]),))
+
+
+def parse_filter(spec: str) -> LogFilter:
+    """Parse ``level`` and ``target=level`` directives separated by commas.
+
+    Raises ``ValueError`` with tracing's wording for a bad directive.
+    """
+    default = OFF
+    targets: dict[str, int] = {}
+    for directive in filter(None, (part.strip() for part in spec.split(","))):
+        target, equals, level = directive.partition("=")
+        if not equals:
+            if _is_level(directive):
+                default = _filter_level(directive)
+                continue
+            target, level = directive, "trace"
+        if not _TARGET.fullmatch(target):
+            raise ValueError("invalid filter directive")
+        targets[target.replace("::", ".")] = _filter_level(level)
+    return LogFilter(default, tuple(targets.items()))
+
+
+def _is_level(text: str) -> bool:
+    return text.lower() in _LEVELS or text in _LEVEL_NUMBERS
+
+
+def _filter_level(text: str) -> int:
+    if not text:
+        return logging.ERROR  # tracing reads an empty level as "error"
+    level = _LEVELS.get(text.lower(), _LEVEL_NUMBERS.get(text))
+    if level is None:
+        raise ValueError(_LEVEL_ERROR)
+    return level
+
+
+def _filter_or_default(spec: str | None, level: str, stderr: TextIO) -> LogFilter:
+    if spec is None:
+        return default_filter(level)
+    try:
+        return parse_filter(spec)
+    except ValueError as exc:
+        stderr.write(f"invalid ZIZQ_LOG_FILTER: {exc}, falling back to defaults\n")
+        return default_filter(level)
+
+
+# --- files ------------------------------------------------------------------
+
+
+class RotatingLogFile(logging.Handler):
+    """Writes ``<directory>/zizq.log``, rotating by UTC period and by size.
+
+    A rotation renames ``zizq.log`` to ``zizq.log.1`` after shifting older
+    files up by one (``.1`` is always the newest) and deletes those past
+    ``max_files``. ``rotation="never"`` rotates by size only; a
+    ``max_size_bytes`` of 0 rotates by period only. An existing file
+    belongs to the period of its modification time.
+    """
+
+    def __init__(
+        self,
+        directory: str | PathLike[str],
+        *,
+        rotation: str = defaults.DEFAULT_LOG_ROTATION,
+        max_size_bytes: int = defaults.DEFAULT_LOG_MAX_SIZE_BYTES,
+        max_files: int = defaults.DEFAULT_LOG_MAX_FILES,
+    ) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / LOG_FILE_NAME
+        self._period_seconds = _ROTATION_SECONDS[rotation]
+        self._max_size = max_size_bytes
+        self._max_files = max_files
+        self._file = open(self.path, "ab")
+        self._size = self._file.tell()
+        self._period = self._period_of(self.path.stat().st_mtime)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            data = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
+            period = self._period_of(record.created)
+            if self._size and self._must_rotate(period, len(data)):
+                self._rotate()
+            self._period = period
+            self._file.write(data)
+            self._file.flush()
+            self._size += len(data)
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        with self.lock:
+            self._file.close()
+        super().close()
+
+    def _period_of(self, timestamp: float) -> int:
+        return int(timestamp // self._period_seconds) if self._period_seconds else 0
+
+    def _must_rotate(self, period: int, incoming: int) -> bool:
+        if period != self._period:
+            return True
+        return 0 < self._max_size < self._size + incoming
+
+    def _rotate(self) -> None:
+        self._file.close()
+        for index in sorted(self._rotated_indexes(), reverse=True):
+            rotated = self._numbered(index)
+            if index >= self._max_files:
+                rotated.unlink()
+            else:
+                rotated.rename(self._numbered(index + 1))
+        if self._max_files:
+            self.path.rename(self._numbered(1))
+        else:
+            self.path.unlink()
+        self._file = open(self.path, "ab")
+        self._size = 0
+
+    def _numbered(self, index: int) -> Path:
+        return self.directory / f"{LOG_FILE_NAME}.{index}"
+
+    def _rotated_indexes(self) -> list[int]:
+        pattern = re.compile(re.escape(LOG_FILE_NAME) + r"\.([0-9]+)")
+        names = (pattern.fullmatch(path.name) for path in self.directory.iterdir())
+        return [int(match.group(1)) for match in names if match]
+
+
+# --- process set-up ----------------------------------------------------------
+
+
+class _Installed:
+    """What the last ``configure`` call changed, so the next one undoes it."""
+
+    handler: logging.Handler | None = None
+    loggers: tuple[str, ...] = ()
+
+
+def configure(
+    config: Any, *, stream: TextIO | None = None, stderr: TextIO | None = None
+) -> logging.Handler:
+    """Set up logging for a ``ServerConfig`` (or anything with its fields).
+
+    Reads ``log_format``, ``log_level``, ``log_filter``, ``log_directory``
+    (None = ``stream``, default stdout), ``log_rotation``,
+    ``log_max_size_bytes`` and ``log_max_files``.
+    """
+    return configure_output(
+        fmt=config.log_format,
+        level=config.log_level,
+        filter_spec=config.log_filter,
+        log_dir=config.log_directory,
+        rotation=config.log_rotation,
+        max_size_bytes=config.log_max_size_bytes,
+        max_files=config.log_max_files,
+        stream=stream,
+        stderr=stderr,
+    )
+
+
+def configure_output(
+    *,
+    fmt: str,
+    level: str = defaults.DEFAULT_LOG_LEVEL,
+    filter_spec: str | None = None,
+    log_dir: str | PathLike[str] | None = None,
+    rotation: str = defaults.DEFAULT_LOG_ROTATION,
+    max_size_bytes: int = defaults.DEFAULT_LOG_MAX_SIZE_BYTES,
+    max_files: int = defaults.DEFAULT_LOG_MAX_FILES,
+    stream: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> logging.Handler:
+    """Send every log record of the process to one destination and format.
+
+    ``fmt`` is ``pretty``, ``compact`` or ``json``. Records go to ``stream``
+    (default stdout), or only to ``<log_dir>/zizq.log`` when ``log_dir`` is
+    given. ``filter_spec`` (``ZIZQ_LOG_FILTER``) replaces the default
+    ``warn,zizq=<level>``; an invalid one is reported on ``stderr`` and the
+    default used. Calling again replaces the previous set-up; the installed
+    handler is returned.
+    """
+    log_filter = _filter_or_default(filter_spec, level, stderr or sys.stderr)
+    if log_dir is None:
+        stream = stream or sys.stdout
+        handler: logging.Handler = logging.StreamHandler(stream)
+        ansi = stream.isatty()
+    else:
+        handler = RotatingLogFile(
+            log_dir,
+            rotation=rotation,
+            max_size_bytes=max_size_bytes,
+            max_files=max_files,
+        )
+        ansi = False
+    handler.setFormatter(make_formatter(fmt, ansi=ansi))
+    _install(handler, log_filter)
+    return handler
+
+
+def _install(handler: logging.Handler, log_filter: LogFilter) -> None:
+    root = logging.getLogger()
+    if _Installed.handler is not None:
+        root.removeHandler(_Installed.handler)
+        _Installed.handler.close()
+    for name in _Installed.loggers:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    root.setLevel(log_filter.default)
+    for name, level in log_filter.targets:
+        logging.getLogger(name).setLevel(level)
+    root.addHandler(handler)
+    _Installed.handler = handler
+    _Installed.loggers = tuple(name for name, _ in log_filter.targets)
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
