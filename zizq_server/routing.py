@@ -11,13 +11,26 @@ PRIMARY_HTTP = (
     (("version",), {"GET": health.version}),
     (("queues",), {"GET": query.queues}),
     (("reset",), {"POST": modify.reset}),
-    (("jobs",), {"POST": enqueue.enqueue_one}),
+    (
+        ("jobs",),
+        {
+            "POST": enqueue.enqueue_one,
+            "GET": query.list_jobs,
+            "PATCH": modify.patch_jobs,
+            "DELETE": modify.delete_jobs,
+        },
+    ),
+    (("jobs", "count"), {"GET": query.count_jobs}),
     (("jobs", "bulk"), {"POST": enqueue.enqueue_bulk}),
     (("jobs", "take"), {"GET": take.take}),
     (("jobs", "success"), {"POST": ack.success_bulk}),
-    (("jobs", "{}"), {"GET": query.get_job, "DELETE": modify.delete_job}),
+    (
+        ("jobs", "{}"),
+        {"GET": query.get_job, "PATCH": modify.patch_job, "DELETE": modify.delete_job},
+    ),
     (("jobs", "{}", "success"), {"POST": ack.success}),
     (("jobs", "{}", "failure"), {"POST": ack.failure}),
+    (("jobs", "{}", "errors"), {"GET": query.list_errors}),
     (("jobs", "{}", "errors", "{}"), {"GET": query.get_error}),
     (("crons",), {"GET": cron.forbidden, "DELETE": cron.forbidden}),
     (

@@ -1,14 +1,13 @@
-"""Deleting jobs: one by id, or everything (reset).
+"""Deleting jobs: one by id, or every job matching a filter.
 
 A deleted job leaves whichever in-memory index held it; an in-flight job
 also leaves its taker, which frees that stream's prefetch slot, and its
 worker's later ack or nack finds nothing (404).
 """
 
-from .. import codec
 from ..errors import NotFound
 from ..types import IN_FLIGHT, READY, SCHEDULED
-from . import records
+from . import records, scan
 
 
 def delete_one(store, job_id: str) -> None:
@@ -30,13 +29,15 @@ def forget(store, job) -> None:
         store.dispatcher.release(job.id)
 
 
-def delete_all(store) -> int:
-    """Delete every job (``POST /reset``); returns how many."""
-    store.ks.flush()
-    deleted = 0
-    for key, value in list(store.ks.scan(codec.JOB_TAG, codec.JOB_TAG + b"\xff")):
-        job = codec.decode_job(key[1:].decode(), value)
+def delete_matching(store, job_filter, now_ms: int) -> int:
+    """Delete every stored job matching the filter, expired ones included.
+
+    An empty filter deletes everything (``DELETE /jobs``, ``POST /reset``).
+    The matches are collected before the first delete so the scan never
+    runs over its own writes.
+    """
+    jobs = list(scan.matching_jobs(store, job_filter, now_ms, visible=False))
+    for job in jobs:
         forget(store, job)
         records.drop(store, job)
-        deleted += 1
-    return deleted
+    return len(jobs)

@@ -5,7 +5,8 @@ before the reaper removes them (API.md 6).
 """
 
 from .. import codec
-from . import records
+from . import records, scan
+from .keyspace import prefix_end
 
 
 def get_visible(store, job_id: str, now_ms: int):
@@ -16,14 +17,76 @@ def get_visible(store, job_id: str, now_ms: int):
     return job
 
 
-def error_records(store, job_id: str) -> list:
-    """Every error record of a job, by attempt."""
-    store.ks.flush()
+def list_jobs(store, job_filter, options, now_ms: int):
+    """One page of visible matching jobs and whether more follow."""
+    page = []
+    for job in scan.matching_jobs(
+        store, job_filter, now_ms, options.order, options.from_id
+    ):
+        if len(page) == options.limit:
+            return page, True
+        page.append(job)
+    return page, False
+
+
+def list_errors(store, job_id: str, options):
+    """One page of a job's error records (by attempt) and whether more follow.
+
+    A descending page with a cursor continues *below* it, which is what the
+    real server intended (API.md 7.4.6).
+    """
     prefix = codec.error_prefix(job_id)
-    return [
-        codec.decode_error(value)
-        for _, value in store.ks.scan(prefix, prefix + b"\xff\xff\xff\xff\xff")
-    ]
+    end = prefix_end(prefix)
+    cursor = options.from_attempt
+    store.ks.flush()
+    if options.order == "asc":
+        start = prefix if cursor is None else codec.error_key(job_id, cursor) + b"\x00"
+        rows = store.ks.scan(start, end)
+    else:
+        stop = end if cursor is None else codec.error_key(job_id, cursor)
+        rows = store.ks.scan_reverse(prefix, stop)
+    page = []
+    for _, value in rows:
+        if len(page) == options.limit:
+            return page, True
+        page.append(codec.decode_error(value))
+    return page, False
+
+
+def list_jobs(store, job_filter, options, now_ms: int):
+    """One page of visible matching jobs and whether more follow."""
+    page = []
+    for job in scan.matching_jobs(
+        store, job_filter, now_ms, options.order, options.from_id
+    ):
+        if len(page) == options.limit:
+            return page, True
+        page.append(job)
+    return page, False
+
+
+def list_errors(store, job_id: str, options):
+    """One page of a job's error records (by attempt) and whether more follow.
+
+    A descending page with a cursor continues *below* it, which is what the
+    real server intended (API.md 7.4.6).
+    """
+    prefix = codec.error_prefix(job_id)
+    end = prefix_end(prefix)
+    cursor = options.from_attempt
+    store.ks.flush()
+    if options.order == "asc":
+        start = prefix if cursor is None else codec.error_key(job_id, cursor) + b"\x00"
+        rows = store.ks.scan(start, end)
+    else:
+        stop = end if cursor is None else codec.error_key(job_id, cursor)
+        rows = store.ks.scan_reverse(prefix, stop)
+    page = []
+    for _, value in rows:
+        if len(page) == options.limit:
+            return page, True
+        page.append(codec.decode_error(value))
+    return page, False
 
 
 def error_record(store, job_id: str, attempt: int):

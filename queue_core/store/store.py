@@ -11,9 +11,21 @@ import asyncio
 import random
 
 from ..clock import now_ms
+from ..filters import JobFilter
 from ..index import ReadyIndex, TimeIndex
 from ..options import EngineConfig
-from . import complete, delete, enqueue, fail, read, recover, requeue, scheduled
+from . import (
+    complete,
+    delete,
+    enqueue,
+    fail,
+    patch,
+    read,
+    recover,
+    requeue,
+    scan,
+    scheduled,
+)
 from .keyspace import Keyspace, open_db
 from .take import Dispatcher, Taker
 
@@ -105,8 +117,14 @@ class Store:
     def get(self, job_id: str):
         return read.get_visible(self, job_id, self.clock())
 
-    def errors(self, job_id: str) -> list:
-        return read.error_records(self, job_id)
+    def list_jobs(self, job_filter, options):
+        return read.list_jobs(self, job_filter, options, self.clock())
+
+    def count(self, job_filter) -> int:
+        return scan.count(self, job_filter, self.clock())
+
+    def list_errors(self, job_id: str, options):
+        return read.list_errors(self, job_id, options)
 
     def error(self, job_id: str, attempt: int):
         return read.error_record(self, job_id, attempt)
@@ -118,10 +136,23 @@ class Store:
         delete.delete_one(self, job_id)
         await self.ks.commit(self.config.default_fsync)
 
-    async def reset(self) -> int:
-        deleted = delete.delete_all(self)
+    async def delete_matching(self, job_filter) -> int:
+        deleted = delete.delete_matching(self, job_filter, self.clock())
         await self.ks.commit(self.config.default_fsync)
         return deleted
+
+    async def reset(self) -> int:
+        return await self.delete_matching(JobFilter())
+
+    async def patch(self, job_id: str, request):
+        job = patch.patch_one(self, job_id, request, self.clock())
+        await self.ks.commit(self.config.default_fsync)
+        return job
+
+    async def patch_matching(self, job_filter, request) -> int:
+        patched = patch.patch_matching(self, job_filter, request, self.clock())
+        await self.ks.commit(self.config.default_fsync)
+        return patched
 
     async def promote_due(self, limit: int) -> int:
         promoted = scheduled.promote_due(self, self.clock(), limit)

@@ -11,8 +11,9 @@ import orjson
 
 from queue_core import names
 from queue_core.defaults import DEFAULT_PRIORITY
-from queue_core.errors import Forbidden, InvalidInput
+from queue_core.errors import Forbidden, InvalidInput, Unprocessable
 from queue_core.options import EnqueueRequest, FailureRequest
+from queue_core.store.patch import UNSET, PatchRequest
 from queue_core.types import Backoff, Batch, Retention
 
 from . import fields
@@ -129,3 +130,47 @@ def decode_ids(obj) -> list:
                 f"ids: invalid type: {fields.describe(value)}, expected a string"
             )
     return ids
+
+
+def _optional(obj: dict, name: str, decode):
+    """UNSET when absent, None when null, else the decoded value."""
+    if name not in obj:
+        return UNSET
+    value = obj[name]
+    return None if value is None else decode(value)
+
+
+def decode_patch(obj) -> PatchRequest:
+    """Decode a patch body (400s); null queue/priority pass to ``validate_patch``."""
+    obj = fields.mapping(obj)
+    return PatchRequest(
+        queue=_optional(obj, "queue", lambda v: fields.string({"queue": v}, "queue")),
+        priority=_optional(obj, "priority", lambda v: fields.check_int(v, "priority", U16)),
+        ready_at=_optional(obj, "ready_at", lambda v: fields.check_int(v, "ready_at", U64)),
+        retry_limit=_optional(
+            obj, "retry_limit", lambda v: fields.check_int(v, "retry_limit", U32)
+        ),
+        backoff=_optional(obj, "backoff", decode_backoff),
+        retention=_optional(obj, "retention", _retention_patch),
+    )
+
+
+def _retention_patch(value) -> dict:
+    obj = fields.mapping(value)
+    merged = {}
+    for name in ("completed_ms", "dead_ms"):
+        if name in obj:
+            merged[name] = fields.integer(obj, name, U64, optional=True)
+    return merged
+
+
+def validate_patch(patch: PatchRequest) -> None:
+    """The 422 rules of a patch body (API.md 7.5.1)."""
+    if patch.queue is None:
+        raise Unprocessable("queue cannot be null")
+    if patch.priority is None:
+        raise Unprocessable("priority cannot be null")
+    if patch.queue is not UNSET:
+        message = names.problem("queue", patch.queue)
+        if message is not None:
+            raise Unprocessable(message)

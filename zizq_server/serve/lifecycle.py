@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+from django.core.management import CommandError
+
 from queue_core.background import reaper, scheduler
 from queue_core.errors import StorageError
 from queue_core.options import EngineConfig
@@ -28,10 +30,6 @@ from .. import logging as zlogging
 from ..runtime import runtime
 
 logger = logging.getLogger("zizq.commands.serve")
-
-
-class ServeError(Exception):
-    """Raised when the server cannot start; the message is for the operator."""
 
 
 def engine_config(config) -> EngineConfig:
@@ -64,7 +62,7 @@ def open_store(config) -> Store:
         os.makedirs(root, exist_ok=True)
         store = Store(os.path.join(root, "data"), engine_config(config))
     except (OSError, StorageError) as exc:
-        raise ServeError(_describe(exc, root)) from None
+        raise CommandError(_describe(exc, root)) from None
     _info("store opened", root_dir=root)
     report = store.recover()
     if report.orphans:
@@ -143,7 +141,7 @@ def run(config) -> None:
         )
     except daphne.BindError as exc:
         store.close()
-        raise ServeError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     print("Server stopped.", file=sys.stderr)
 
 
