@@ -4,11 +4,26 @@ These are plain frozen dataclasses built by the adapters (HTTP, CLI) after
 they have decoded and validated their own input formats.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from . import defaults
 from .types import Backoff, Batch, Retention
+
+
+@dataclass(frozen=True)
+class StorageTuning:
+    """RocksDB sizing (env-only knobs of ADMIN_AND_CLI.md 2.1; None = RocksDB's).
+
+    The real server's LSM has separate data and index partitions; here one
+    keyspace holds both, so the data table size sizes the memtable and SST
+    files and the index table size has nothing to apply to.
+    """
+
+    cache_size_bytes: int = defaults.DEFAULT_CACHE_SIZE_BYTES
+    table_size_bytes: Optional[int] = None
+    journal_size_bytes: Optional[int] = None
+    l0_threshold: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -27,9 +42,10 @@ class EngineConfig:
     default_fsync: bool = False
     enqueue_fsync: bool = False
     scheduler_batch_size: int = defaults.DEFAULT_SCHEDULER_BATCH_SIZE
-    cache_size_bytes: int = defaults.DEFAULT_CACHE_SIZE_BYTES
     enqueue_batch_size: int = defaults.DEFAULT_ENQUEUE_BATCH_SIZE
     complete_batch_size: int = defaults.DEFAULT_COMPLETE_BATCH_SIZE
+    auto_compact_threshold: int = defaults.DEFAULT_AUTO_COMPACT_THRESHOLD
+    storage: StorageTuning = field(default_factory=StorageTuning)
 
 
 @dataclass(frozen=True)

@@ -30,24 +30,32 @@ from ..errors import StorageError
 _MISSING = object()
 
 
-def _options(cache_size_bytes: int) -> Options:
+def _options(tuning) -> Options:
     opts = Options(raw_mode=True)
     opts.create_if_missing(True)
     table = BlockBasedOptions()
-    table.set_block_cache(Cache(cache_size_bytes))
+    table.set_block_cache(Cache(tuning.cache_size_bytes))
     opts.set_block_based_table_factory(table)
+    if tuning.table_size_bytes is not None:
+        opts.set_write_buffer_size(tuning.table_size_bytes)
+        opts.set_target_file_size_base(tuning.table_size_bytes)
+    if tuning.journal_size_bytes is not None:
+        opts.set_max_total_wal_size(tuning.journal_size_bytes)
+    if tuning.l0_threshold is not None:
+        opts.set_level_zero_file_num_compaction_trigger(tuning.l0_threshold)
     return opts
 
 
-def open_db(path: str, cache_size_bytes: int) -> Rdict:
+def open_db(path: str, tuning) -> Rdict:
     """Open (creating) the database; a held lock becomes a clear StorageError."""
     os.makedirs(path, exist_ok=True)
-    opts = _options(cache_size_bytes)
     try:
         # Options given only for the DB are ignored for an existing default
         # column family on reopen; passing them per family makes the block
         # cache size stick (DESIGN.md section 2).
-        return Rdict(path, opts, column_families={"default": _options(cache_size_bytes)})
+        return Rdict(
+            path, _options(tuning), column_families={"default": _options(tuning)}
+        )
     except Exception as exc:  # rocksdict raises bare Exception
         text = str(exc)
         if "lock" in text.lower():
@@ -164,6 +172,11 @@ class Keyspace:
             if key < stop:
                 yield key, it.value()
             it.prev()
+
+    def compact(self) -> None:
+        """Full manual compaction of the keyspace."""
+        self.flush()
+        self.db.compact_range(None, None)
 
     def close(self) -> None:
         self.flush()

@@ -40,7 +40,7 @@ class Store:
         self.config = config
         self.clock = clock
         self.random = rand or random.random
-        self.ks = Keyspace(open_db(path, config.cache_size_bytes))
+        self.ks = Keyspace(open_db(path, config.storage))
         self.ready = ReadyIndex()
         self.scheduled = TimeIndex()
         self.counts = {}  # (queue, status) -> number of stored jobs
@@ -139,6 +139,7 @@ class Store:
     async def delete_matching(self, job_filter) -> int:
         deleted = delete.delete_matching(self, job_filter, self.clock())
         await self.ks.commit(self.config.default_fsync)
+        await self._compact_after(deleted)
         return deleted
 
     async def reset(self) -> int:
@@ -152,7 +153,18 @@ class Store:
     async def patch_matching(self, job_filter, request) -> int:
         patched = patch.patch_matching(self, job_filter, request, self.clock())
         await self.ks.commit(self.config.default_fsync)
+        await self._compact_after(patched)
         return patched
+
+    async def compact(self) -> None:
+        """Full compaction, off the event loop thread."""
+        await asyncio.get_running_loop().run_in_executor(None, self.ks.compact)
+
+    async def _compact_after(self, touched: int) -> None:
+        """Bulk changes leave many tombstones; compact past the threshold."""
+        threshold = self.config.auto_compact_threshold
+        if threshold and touched >= threshold:
+            await self.compact()
 
     async def promote_due(self, limit: int) -> int:
         promoted = scheduled.promote_due(self, self.clock(), limit)

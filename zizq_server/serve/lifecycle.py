@@ -21,7 +21,7 @@ from django.core.management import CommandError
 
 from queue_core.background import reaper, scheduler
 from queue_core.errors import StorageError
-from queue_core.options import EngineConfig
+from queue_core.options import EngineConfig, StorageTuning
 from queue_core.store import Store
 from queue_core.types import Backoff
 
@@ -46,9 +46,15 @@ def engine_config(config) -> EngineConfig:
         default_fsync=config.default_commit_mode == "fsync",
         enqueue_fsync=config.effective_enqueue_commit_mode == "fsync",
         scheduler_batch_size=config.scheduler_batch_size,
-        cache_size_bytes=config.cache_size_bytes,
         enqueue_batch_size=config.enqueue_batch_size,
         complete_batch_size=config.complete_batch_size,
+        auto_compact_threshold=config.auto_compact_threshold,
+        storage=StorageTuning(
+            cache_size_bytes=config.cache_size_bytes,
+            table_size_bytes=config.data_table_size_bytes,
+            journal_size_bytes=config.journal_size_bytes,
+            l0_threshold=config.l0_threshold,
+        ),
     )
 
 
