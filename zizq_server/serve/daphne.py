@@ -38,7 +38,7 @@ import uvloop
 
 asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
-from daphne.http_protocol import HTTPFactory  # noqa: E402
+from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
 from daphne.server import Server  # noqa: E402
 from daphne.ws_protocol import WebSocketFactory  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
@@ -219,10 +219,30 @@ def _websocket_factory(view: _ListenerView, server: Server) -> WebSocketFactory:
     return factory
 
 
+class _RawBodyRequest(WebRequest):
+    """Daphne's request without Twisted's form parsing.
+
+    Twisted parses the Content-Type of every POST with a body through the
+    email package to decode HTML form submissions: ~20% of the CPU of an
+    enqueue. Daphne hands raw bodies to the application and never reads
+    Twisted's form arguments, so the parse is switched off.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["parsePOSTFormSubmission"] = False
+        super().__init__(*args, **kwargs)
+
+
 class _ListenerFactory(HTTPFactory):
     """Daphne's HTTP factory, also speaking h2c (see h2c.py)."""
 
     protocol = h2c_channel_protocol
+
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        if protocol is not None:
+            protocol.requestFactory = _RawBodyRequest
+        return protocol
 
     def log(self, request):
         """Write no Twisted access log: Daphne's action_logger is off too,

@@ -1,0 +1,114 @@
+"""Shared pieces of the benchmarks: a pinned server process and CPU accounting.
+
+The server runs on core 0 (``taskset``) and load generators on core 1, so
+"server CPU per 1,000 jobs" is read from the server's own /proc counters and
+the client's cost does not pollute it. The machine is shared and noisy:
+every scenario is run several times and the median is reported.
+"""
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAYLOAD = {"data": "x" * 89}  # a job body of ~100 bytes of JSON payload
+
+
+def job(queue: str = "bench", **extra) -> dict:
+    return {"queue": queue, "type": "bench", "payload": PAYLOAD, **extra}
+
+
+def pinned(core: int, argv: list) -> list:
+    return ["taskset", "-c", str(core), *argv] if shutil.which("taskset") else argv
+
+
+class BenchServer:
+    """A ``zizq serve`` on core 0 with a temporary (or given) root directory."""
+
+    def __init__(self, *flags, root_dir=None, log_level="info") -> None:
+        self.own_root = root_dir is None
+        self.root_dir = root_dir or tempfile.mkdtemp(prefix="zizq-bench-")
+        self.flags = list(flags)
+        self.log_level = log_level
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout: float = 120.0) -> float:
+        """Start and wait until it serves; returns seconds from spawn to serving."""
+        argv = [
+            sys.executable, "-m", "zizq_server.cli", "serve",
+            "--root-dir", self.root_dir, "--port", "0", "--no-admin",
+            "--log-format", "json", "--log-level", self.log_level, *self.flags,
+        ]
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            pinned(0, argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+        )
+        deadline = started + timeout
+        for line in self.proc.stdout:
+            record = json.loads(line)
+            if record["fields"].get("api") == "primary":
+                self.port = int(record["fields"]["addr"].rsplit(":", 1)[1])
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+        # Keep draining the log so the server never blocks on a full pipe.
+        subprocess.Popen(["cat"], stdin=self.proc.stdout, stdout=subprocess.DEVNULL)
+        self.get("/health")
+        return time.monotonic() - started
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=30) as r:
+            return json.loads(r.read())
+
+    def post(self, path: str, body) -> dict:
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as r:
+            data = r.read()
+            return json.loads(data) if data else {}
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def rss_mib(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def close(self) -> None:
+        self.stop()
+        if self.own_root:
+            shutil.rmtree(self.root_dir, ignore_errors=True)
+
+
+def median_of(runs: list, key: str) -> float:
+    return statistics.median(r[key] for r in runs)
