@@ -15,9 +15,9 @@ NOT_IN_FLIGHT = "job not found in in-flight set"
 
 def complete_one(store, job_id: str, now_ms: int) -> None:
     """Complete one job or raise NotFound."""
-    if store.dispatcher.release(job_id) is None:
+    job = store.dispatcher.release(job_id)
+    if job is None:
         raise NotFound(NOT_IN_FLIGHT)
-    job = records.load(store, job_id)
     retention = store.completed_retention_ms(job)
     purge_at = purge_at_ms(now_ms, retention)
     if purge_at is None:

@@ -17,9 +17,9 @@ from .complete import NOT_IN_FLIGHT
 
 def fail(store, job_id: str, request, now_ms: int):
     """Apply a failure to an in-flight job; return the job as it now is."""
-    if store.dispatcher.release(job_id) is None:
+    job = store.dispatcher.release(job_id)
+    if job is None:
         raise NotFound(NOT_IN_FLIGHT)
-    job = records.load(store, job_id)
     job.attempts += 1
     job.failed_at = now_ms
     record = ErrorRecord(

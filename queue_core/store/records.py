@@ -10,7 +10,13 @@ from ..types import Job
 
 
 def load(store, job_id: str):
-    """The stored job (including this turn's writes), or None."""
+    """The stored job (including this turn's writes), or None.
+
+    An in-flight job comes from memory: that copy is the authoritative one.
+    """
+    job = store.dispatcher.job(job_id)
+    if job is not None:
+        return job
     data = store.ks.get(codec.job_key(job_id))
     return None if data is None else codec.decode_job(job_id, data)
 

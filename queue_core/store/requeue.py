@@ -13,16 +13,12 @@ def close_taker(store, taker) -> int:
     """Detach a taker and requeue what it still held; returns how many."""
     dispatcher = store.dispatcher
     dispatcher.remove(taker)
-    requeued = 0
-    for job_id in list(taker.in_flight):
+    for job_id, job in taker.in_flight.items():
         dispatcher.in_flight.pop(job_id, None)
-        job = records.load(store, job_id)
-        if job is None or job.status != IN_FLIGHT:
-            continue
         job.status = READY
         records.save(store, job, IN_FLIGHT, job.queue, job.purge_at)
         store.ready.add(job.id, job.queue, job.priority)
-        requeued += 1
+    requeued = len(taker.in_flight)
     taker.in_flight.clear()
     taker.outbox.clear()
     if requeued:

@@ -12,6 +12,10 @@ Claimed jobs are persisted as ``in_flight`` in the turn's batch and put in
 the taker's outbox; the stream's pump renders and sends them. The write is
 not awaited before sending: if the server dies first, the job is still
 ``ready`` on disk and is delivered again, which at-least-once allows.
+
+While a job is in flight its ``Job`` object stays in its taker's table and
+is the authoritative copy (``records.load`` returns it), so an ack or nack
+never reads the record back. The global in-flight limit bounds that memory.
 """
 
 import asyncio
@@ -28,7 +32,7 @@ class Taker:
     def __init__(self, queues, prefetch: int, notify) -> None:
         self.queues = queues  # frozenset of names, or None for every queue
         self.prefetch = prefetch  # 0 = unlimited
-        self.in_flight = set()
+        self.in_flight = {}  # job id -> Job
         self.outbox = []
         self.notify = notify
 
@@ -52,13 +56,18 @@ class Dispatcher:
     def remove(self, taker: Taker) -> None:
         self.takers.remove(taker)
 
+    def job(self, job_id: str):
+        """The in-memory copy of an in-flight job, or None."""
+        taker = self.in_flight.get(job_id)
+        return None if taker is None else taker.in_flight[job_id]
+
     def release(self, job_id: str):
-        """Forget an in-flight job (acked, failed, deleted); its taker or None."""
+        """Forget an in-flight job (acked, failed, deleted); the Job or None."""
         taker = self.in_flight.pop(job_id, None)
-        if taker is not None:
-            taker.in_flight.discard(job_id)
-            self.schedule()
-        return taker
+        if taker is None:
+            return None
+        self.schedule()
+        return taker.in_flight.pop(job_id)
 
     def schedule(self) -> None:
         """Run a dispatch pass at the end of this loop turn."""
@@ -107,5 +116,5 @@ class Dispatcher:
         job.dequeued_at = now_ms
         records.save(self.store, job, READY, job.queue, job.purge_at)
         self.in_flight[job_id] = taker
-        taker.in_flight.add(job_id)
+        taker.in_flight[job_id] = job
         taker.outbox.append(job)
