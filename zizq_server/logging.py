@@ -30,6 +30,7 @@ the request log runs once per HTTP request. Configuring also stops
 ``LogRecord`` from collecting thread and process data no format shows.
 """
 
+import asyncio
 import json
 import logging
 import re
@@ -366,6 +367,40 @@ class _Installed:
     loggers: tuple[str, ...] = ()
 
 
+class TurnFlushedStreamHandler(logging.StreamHandler):
+    """A stream handler that flushes once per event-loop turn, not per record.
+
+    The request log writes a record per HTTP request; a flush (a write
+    system call) for each cost more than formatting it. Records written
+    while an event loop runs are flushed at the end of that loop turn, so
+    they still appear promptly; outside a loop every record is flushed at
+    once (start-up lines that clients wait for, shutdown).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._flush_pending = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if not self._flush_pending:
+            self._flush_pending = True
+            loop.call_soon(self._turn_flush)
+
+    def _turn_flush(self) -> None:
+        self._flush_pending = False
+        self.flush()
+
+
 def configure(
     config: Any, *, stream: TextIO | None = None, stderr: TextIO | None = None
 ) -> logging.Handler:
@@ -412,7 +447,7 @@ def configure_output(
     log_filter = _filter_or_default(filter_spec, level, stderr or sys.stderr)
     if log_dir is None:
         stream = stream or sys.stdout
-        handler: logging.Handler = logging.StreamHandler(stream)
+        handler: logging.Handler = TurnFlushedStreamHandler(stream)
         ansi = stream.isatty()
     else:
         handler = RotatingLogFile(
@@ -423,11 +458,16 @@ def configure_output(
         )
         ansi = False
     handler.setFormatter(make_formatter(fmt, ansi=ansi))
-    _install(handler, log_filter)
+    _install(handler, log_filter, needs_caller=fmt == "pretty")
     return handler
 
 
-def _install(handler: logging.Handler, log_filter: LogFilter) -> None:
+_STDLIB_SRCFILE = logging._srcfile
+
+
+def _install(
+    handler: logging.Handler, log_filter: LogFilter, needs_caller: bool
+) -> None:
     root = logging.getLogger()
     if _Installed.handler is not None:
         root.removeHandler(_Installed.handler)
@@ -443,3 +483,6 @@ def _install(handler: logging.Handler, log_filter: LogFilter) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    # Only the pretty format shows the caller's file and line; otherwise skip
+    # the frame walk that finds them (the logging docs' own optimisation).
+    logging._srcfile = _STDLIB_SRCFILE if needs_caller else None
