@@ -111,10 +111,15 @@ class Keyspace:
         await future
 
     def request_flush(self) -> None:
-        """Write the pending batch at the end of this loop turn."""
+        """Write the pending batch at the end of this loop turn (now if no loop)."""
         if self._ops and not self._scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write the pending batch now (also used outside a running loop)."""

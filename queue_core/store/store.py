@@ -46,6 +46,7 @@ class Store:
         self.counts = {}  # (queue, status) -> number of stored jobs
         self.dispatcher = Dispatcher(self)
         self.schedule_changed = asyncio.Event()
+        self.closed = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -53,9 +54,11 @@ class Store:
         return recover.recover(self)
 
     def close(self) -> None:
+        """Requeue what open takers hold, then flush and close the database."""
         for taker in list(self.dispatcher.takers):
             requeue.close_taker(self, taker)
         self.ks.close()
+        self.closed = True
 
     # -- effective per-job settings --------------------------------------------
 

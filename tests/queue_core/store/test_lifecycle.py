@@ -1,0 +1,215 @@
+"""Engine lifecycle on a real RocksDB: enqueue, take, ack, nack, requeue."""
+
+import pytest
+
+from queue_core.errors import NotFound, StorageError
+from queue_core.options import EnqueueRequest, FailureRequest
+from queue_core.store import Store
+from queue_core.types import Backoff, Retention
+
+from .conftest import run, turn
+
+
+def req(queue="q", priority=32768, **fields):
+    return EnqueueRequest("t", queue, b'{"n":1}', priority=priority, **fields)
+
+
+class Worker:
+    """A taker that records what it is handed."""
+
+    def __init__(self, store, queues=None, prefetch=0):
+        self.got = []
+        self.taker = store.open_taker(queues, prefetch, self._notify)
+
+    def _notify(self):
+        self.got.extend(self.taker.outbox)
+        self.taker.outbox.clear()
+
+    @property
+    def ids(self):
+        return [j.id for j in self.got]
+
+
+def test_enqueue_sets_status_from_ready_at(store, clock):
+    async def body():
+        ready, later, past = await store.enqueue(
+            [req(), req(ready_at=clock() + 1), req(ready_at=5)]
+        )
+        assert (ready.status_name, later.status_name, past.status_name) == (
+            "ready", "scheduled", "ready",
+        )
+        assert ready.ready_at == clock() and past.ready_at == 5
+        assert ready.id < later.id < past.id
+        assert store.get(later.id).status_name == "scheduled"
+
+    run(body())
+
+
+def test_take_orders_by_priority_then_fifo_across_queues(store):
+    async def body():
+        jobs = await store.enqueue(
+            [req("a", 900), req("b", 900), req("c", 500), req("a", 100)]
+        )
+        worker = Worker(store, frozenset({"a", "b"}))
+        await turn()
+        assert worker.ids == [jobs[3].id, jobs[0].id, jobs[1].id]
+        assert all(j.status_name == "in_flight" and j.dequeued_at for j in worker.got)
+
+    run(body())
+
+
+def test_prefetch_and_global_limit(open_store):
+    store = open_store(global_in_flight_limit=3)
+
+    async def body():
+        await store.enqueue([req() for _ in range(6)])
+        one, two = Worker(store, prefetch=2), Worker(store, prefetch=0)
+        await turn()
+        assert len(one.got) == 2 and len(two.got) == 1
+        await store.complete(one.ids[0])
+        await turn()
+        assert len(one.got) + len(two.got) == 4
+
+    run(body())
+
+
+def test_ack_deletes_or_retains(open_store, clock):
+    store = open_store(default_completed_retention_ms=1000)
+
+    async def body():
+        kept, gone = await store.enqueue(
+            [req(), req(retention=Retention(0, None))]
+        )
+        Worker(store)
+        await turn()
+        await store.complete(kept.id)
+        await store.complete(gone.id)
+        done = store.get(kept.id)
+        assert done.status_name == "completed"
+        assert done.purge_at == done.completed_at + 1000 == clock() + 1000
+        assert store.get(gone.id) is None
+        with pytest.raises(NotFound, match="job not found in in-flight set"):
+            await store.complete(kept.id)
+        clock.advance(1000)
+        assert store.get(kept.id) is None  # expired is invisible before reaping
+        assert await store.purge_expired(1000) == 1
+        assert store.queues() == []
+
+    run(body())
+
+
+def test_bulk_ack_reports_unknown_ids_in_order(store):
+    async def body():
+        (job,) = await store.enqueue([req()])
+        Worker(store)
+        await turn()
+        assert await store.complete_many(["x", job.id, "y", "x"]) == ["x", "y"]
+        assert store.get(job.id) is None
+
+    run(body())
+
+
+def test_nack_backoff_retry_limit_and_error_records(store, clock):
+    async def body():
+        (job,) = await store.enqueue(
+            [req(retry_limit=1, backoff=Backoff(2.0, 100, 1000))]
+        )
+        worker = Worker(store)
+        await turn()
+        failed = await store.fail(job.id, FailureRequest("boom", "E", "bt"))
+        # U = 0.5 from the fixture: 1^2*1000 + 100 + 0.5*1000*1
+        assert failed.status_name == "scheduled" and failed.attempts == 1
+        assert failed.ready_at == clock() + 1600
+        clock.advance(1600)
+        assert await store.promote_due(200) == 1
+        await turn()
+        assert worker.ids == [job.id, job.id]
+        dead = await store.fail(job.id, FailureRequest("again"))
+        assert dead.status_name == "dead" and dead.attempts == 2
+        assert dead.purge_at == clock() + 7 * 24 * 3600 * 1000
+        record = store.error(job.id, 1)
+        assert (record.message, record.error_type, record.backtrace) == ("boom", "E", "bt")
+        assert store.error(job.id, 2).message == "again"
+
+    run(body())
+
+
+def test_kill_beats_retry_at_and_retry_at_beats_limit(store, clock):
+    async def body():
+        a, b = await store.enqueue([req(retry_limit=0), req(retry_limit=0)])
+        Worker(store)
+        await turn()
+        retried = await store.fail(a.id, FailureRequest("m", retry_at=clock() + 5))
+        assert retried.status_name == "scheduled" and retried.ready_at == clock() + 5
+        killed = await store.fail(b.id, FailureRequest("m", retry_at=1, kill=True))
+        assert killed.status_name == "dead"
+
+    run(body())
+
+
+def test_dead_with_zero_retention_is_deleted_with_errors(store):
+    async def body():
+        (job,) = await store.enqueue([req(retention=Retention(None, 0))])
+        Worker(store)
+        await turn()
+        dead = await store.fail(job.id, FailureRequest("m", kill=True))
+        assert dead.status_name == "dead" and dead.purge_at is None
+        assert store.get(job.id) is None and store.error(job.id, 1) is None
+
+    run(body())
+
+
+def test_closing_a_taker_requeues_in_original_order(store):
+    async def body():
+        jobs = await store.enqueue([req() for _ in range(3)])
+        first = Worker(store, prefetch=3)
+        await turn()
+        await store.complete(jobs[0].id)
+        assert store.close_taker(first.taker) == 2
+        again = Worker(store)
+        await turn()
+        assert again.ids == [jobs[1].id, jobs[2].id]
+        assert store.get(jobs[1].id).attempts == 0
+
+    run(body())
+
+
+def test_scheduled_job_promoted_when_due(store, clock):
+    async def body():
+        (job,) = await store.enqueue([req(ready_at=clock() + 100)])
+        assert await store.promote_due(200) == 0
+        clock.advance(100)
+        assert await store.promote_due(200) == 1
+        promoted = store.get(job.id)
+        assert promoted.status_name == "ready" and promoted.ready_at == job.ready_at
+
+    run(body())
+
+
+def test_reopen_rebuilds_indexes_and_recovers_in_flight(open_store, clock):
+    store = open_store()
+
+    async def body():
+        jobs = await store.enqueue(
+            [req(priority=5), req(priority=1), req(ready_at=clock() + 10_000)]
+        )
+        Worker(store, prefetch=1)
+        await turn()
+        store.ks.flush()
+        return jobs
+
+    jobs = run(body())
+    # Simulate a crash: the taker is not closed, the database just reopens.
+    store.ks.close()
+    store.closed = True
+    reopened = Store(store.path, store.config, clock=clock)
+    report = reopened.recover()
+    assert (report.orphans, report.ready, report.scheduled) == (1, 2, 1)
+    assert reopened.get(jobs[1].id).status_name == "ready"
+    assert reopened.ready.pop_best()[0] == jobs[1].id
+    reopened.close()
+
+
+def test_second_open_of_a_locked_database_fails_clearly(store):
+    with pytest.raises(StorageError, match="in use by another process"):
+        Store(store.path)
