@@ -890,6 +890,84 @@ def test_deleted_ready_job_is_never_delivered(server, client):
     stream.close()
 
 
+def test_deleted_in_flight_job_is_not_requeued_on_disconnect(server, client):
+    ids = put_many(client, 3, "f")
+    stream = TakeStream(server.port, "queue=f&prefetch=0")
+    assert [j["id"] for j in stream.read_jobs(3)] == ids
+    assert client.delete(f"/jobs/{ids[0]}").status_code == 204
+    assert client.delete(f"/jobs?id={ids[1]}").json() == {"deleted": 1}
+    stream.close()
+    wait_for(lambda: get(client, ids[2])["status"] == "ready", message="requeue")
+    assert listed_ids(client) == [ids[2]]
+    assert count(client) == 1 and count(client, "status=ready") == 1
+    other = TakeStream(server.port, "queue=f&prefetch=0")
+    assert other.read_job()["id"] == ids[2]
+    other.expect_no_job(0.3)
+    other.close()
+
+
+def test_reset_in_flight_job_is_not_requeued_on_disconnect(server, client):
+    job_id = put(client, "f")["id"]
+    taken, stream = take(server, "f")
+    client.post("/reset")
+    stream.close()
+    time.sleep(0.2)
+    assert client.get(f"/jobs/{job_id}").status_code == 404
+    assert count(client) == 0 and client.get("/queues").json() == {"queues": []}
+
+
+def test_patched_scheduled_job_is_promoted_into_new_queue_and_priority(server, client):
+    first = put(client, "dest", priority=10)["id"]
+    due = now_ms() + 400
+    moved = put(client, "src", ready_at=due)["id"]
+    patch(client, moved, {"queue": "dest", "priority": 1})
+    src = TakeStream(server.port, "queue=src&prefetch=0")
+    stream = TakeStream(server.port, "queue=dest&prefetch=1")
+    assert stream.read_job()["id"] == first
+    time.sleep(max(0, due - now_ms()) / 1000 + 0.2)
+    assert get(client, moved)["status"] == "ready"
+    client.post(f"/jobs/{first}/success")
+    got = stream.read_job(2)
+    assert got["id"] == moved and got["queue"] == "dest" and got["priority"] == 1
+    src.expect_no_job(0.2)
+    src.close()
+    stream.close()
+
+
+def test_deleted_scheduled_job_is_never_promoted(server, client):
+    due = now_ms() + 300
+    doomed = put(client, "s", ready_at=due)["id"]
+    kept = put(client, "s", ready_at=due)["id"]
+    stream = TakeStream(server.port, "queue=s&prefetch=0")
+    assert client.delete(f"/jobs/{doomed}").status_code == 204
+    assert stream.read_job(3)["id"] == kept
+    stream.expect_no_job(0.3)
+    assert client.get(f"/jobs/{doomed}").status_code == 404
+    stream.close()
+
+
+def test_in_flight_job_moved_then_acked_leaves_no_trace(server, client):
+    job_id = put(client, "src")["id"]
+    taken, stream = take(server, "src")
+    patch(client, job_id, {"queue": "dest"})
+    assert client.get("/queues").json() == {"queues": ["dest"]}
+    assert count(client, "queue=dest&status=in_flight") == 1
+    assert count(client, "queue=src") == 0
+    assert client.post(f"/jobs/{job_id}/success").status_code == 204
+    assert client.get("/queues").json() == {"queues": []}
+    assert count(client) == 0 and count(client, "queue=dest") == 0
+    stream.close()
+
+
+def test_literal_job_paths_are_not_job_ids(client):
+    """``/jobs/count``, ``/jobs/bulk``, ``/jobs/success``, ``/jobs/take`` win."""
+    for method, path in (("PATCH", "/jobs/count"), ("DELETE", "/jobs/bulk"),
+                         ("PATCH", "/jobs/success"), ("DELETE", "/jobs/take"),
+                         ("PATCH", "/jobs/bulk"), ("DELETE", "/jobs/success")):
+        r = client.request(method, path, json={})
+        assert r.status_code == 405, (method, path, r.status_code)
+
+
 class Consumer(threading.Thread):
     """Reads a take stream and acks every job, recording what happened."""
 

@@ -677,6 +677,17 @@ def test_page_links_sort_and_deduplicate_lists(client):
     )
 
 
+def test_page_links_write_names_raw(client):
+    """Only ``filter`` is percent-encoded; queue and type names are written raw."""
+    ids = [put(client, "é", "naïve")["id"] for _ in range(2)]
+    r = client.get("/jobs?queue=%C3%A9&type=na%C3%AFve&limit=1")
+    body = r.json()
+    assert [j["id"] for j in body["jobs"]] == ids[:1]
+    assert body["pages"]["next"] == f"/jobs?from={ids[0]}&order=asc&limit=1&queue=é&type=naïve"
+    rest, _ = walk(client, body["pages"]["next"])
+    assert rest == ids[1:]
+
+
 def test_page_from_cursor_is_exclusive(client):
     """PAGE-08, in both orders, also from an id that is not a job."""
     ids = put_ids(client, 5)
