@@ -2,7 +2,7 @@
 
 ``ZIZQ_NO_EXTENSIONS=1`` forces the pure-Python reference; an import error of
 the compiled module falls back quietly and ``IMPLEMENTATION`` says which one
-is live (the ``zizq.W001`` check and CI assert it).
+is live (tests/queue_core/test_extensions_loaded.py asserts it).
 """
 
 import os

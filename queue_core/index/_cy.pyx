@@ -16,6 +16,11 @@ Staleness is decided by identity, not by value: every ``add`` makes a
 clears its ``live`` flag, so a surfacing head is checked without a dict
 lookup. A heap entry whose member is dead is skipped when it surfaces and
 dropped by compaction, with the reference's ``2 * live + 64`` threshold.
+
+The compiled twin types what the reference leaves open, to the engine's
+validated domain: ids are ``str``, priorities fit in 64 signed bits and
+timestamps are u64 (``now_ms`` an int); other arguments raise ``TypeError``
+or ``OverflowError`` where the reference would carry on.
 """
 
 cimport cython
@@ -48,7 +53,7 @@ ctypedef struct _Entry:
 
 
 @cython.final
-@cython.no_gc
+@cython.no_gc  # holds an id and a queue name: it can close no cycle
 @cython.freelist(256)
 cdef class _Member:
     """One indexed job; shared by the member table and its heap entry."""
@@ -118,7 +123,7 @@ cdef class _Heap:
     cdef _Entry* data
     cdef Py_ssize_t size
     cdef Py_ssize_t cap
-    cdef Py_ssize_t live  # entries whose member is live
+    cdef Py_ssize_t live  # ReadyIndex: entries whose member is live
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -241,16 +246,19 @@ cdef class ReadyIndex:
 
     def add(self, str job_id not None, queue, int64_t priority):
         cdef PyObject* old = PyDict_GetItemWithError(self._members, job_id)
+        cdef PyObject* found
         cdef _Heap heap
         cdef _Member m
         if old != NULL:
-            self._forget(<_Member>old)
+            self._forget(<_Member>old, None)
         m = _member(job_id, queue, (<uint64_t>priority) ^ _SIGN)
         self._members[job_id] = m
-        heap = self._heaps.get(queue)
-        if heap is None:
+        found = PyDict_GetItemWithError(self._heaps, queue)
+        if found == NULL:
             heap = _Heap.__new__(_Heap)
             self._heaps[queue] = heap
+        else:
+            heap = <_Heap>found
         heap.live += 1
         heap.push(m)
 
@@ -259,11 +267,14 @@ cdef class ReadyIndex:
         cdef PyObject* m = PyDict_GetItemWithError(self._members, job_id)
         if m == NULL:
             return False
-        self._forget(<_Member>m)
+        self._forget(<_Member>m, None)
         return True
 
     def pop_best(self, queues=None):
-        """Claim the best job of ``queues`` (None = all): ``(id, queue, priority)``."""
+        """Claim the best job of ``queues`` (None = all).
+
+        Returns ``(id, queue, priority)``, or None if they hold no job.
+        """
         cdef _Heap best = None, heap
         cdef PyObject* key
         cdef PyObject* value
@@ -285,11 +296,13 @@ cdef class ReadyIndex:
         if best is None:
             return None
         m = best.pop()
-        self._forget(m)
+        self._forget(m, best)
         return m.id, m.queue, <int64_t>(m.primary ^ _SIGN)
 
-    cdef int _forget(self, _Member m) except -1:
-        cdef _Heap heap = self._heaps[m.queue]
+    cdef int _forget(self, _Member m, _Heap heap) except -1:
+        """Drop a live member; ``heap`` is its queue's heap if known."""
+        if heap is None:
+            heap = self._heaps[m.queue]
         del self._members[m.id]
         m.live = False
         heap.live -= 1
@@ -300,7 +313,7 @@ cdef class ReadyIndex:
         return 0
 
     def ordered(self, queue=None):
-        """Every ready ``(priority, id, queue)`` in take order (admin views)."""
+        """Every ready ``(priority, id, queue)`` in take order (admin)."""
         cdef _Member m
         return sorted([
             (<int64_t>(m.primary ^ _SIGN), m.id, m.queue)
@@ -356,7 +369,7 @@ cdef class TimeIndex:
         return m.primary, m.id
 
     def pop_due(self, now_ms, Py_ssize_t limit):
-        """Remove and return up to ``limit`` ids with timestamp <= now, earliest first."""
+        """Remove and return up to ``limit`` due ids, earliest first."""
         cdef list due = []
         cdef uint64_t now
         cdef _Member m

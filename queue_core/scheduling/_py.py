@@ -7,6 +7,8 @@ failure that brings the job to ``a`` attempts, floored to whole ms.
 
 import math
 
+from ..defaults import MAX_U64
+
 
 def backoff_delay_ms(
     attempts: int, exponent: float, base_ms: int, jitter_ms: int, unit: float
@@ -18,7 +20,11 @@ def backoff_delay_ms(
 
 
 def purge_at_ms(now_ms: int, retention_ms: int):
-    """When a job entering a terminal status is purged; None = delete now."""
+    """When a job entering a terminal status is purged; None = delete now.
+
+    Saturates at the u64 maximum (the purge key's range): a retention that
+    long means "kept for good", not an overflow.
+    """
     if retention_ms <= 0:
         return None
-    return now_ms + retention_ms
+    return min(now_ms + retention_ms, MAX_U64)

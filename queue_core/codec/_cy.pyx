@@ -1,0 +1,1052 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Job records <-> bytes, RocksDB keys, and response rendering (compiled twin).
+
+Every function returns exactly what its namesake in ``_py.py`` returns (that
+module documents the key layout and the record format); the speed comes from
+doing less, not from a different format:
+
+* ``Job`` is a slotted class, so its fields are read and written at slot
+  offsets found once at import, and ``decode_job`` fills a fresh ``Job``
+  without running ``__init__``. The import fails, and the package falls back
+  to the twin, if ``Job`` stops being the plain slotted class this expects.
+* Records are written and parsed as MessagePack directly, keys are built in
+  one allocation, and ``job_to_json`` writes the JSON itself with orjson's
+  escaping (``\\uXXXX`` for control characters, everything else raw) and
+  splices in the stored payload bytes.
+* Anything off that path (another type, an unset slot, an int beyond 64
+  bits, a surrogate, a malformed record) is handed to the reference, so
+  results and errors stay identical; each helper says so by returning
+  ``_PUNT``.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact, PyFloat_FromDouble
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
+from cpython.long cimport PyLong_CheckExact, PyLong_FromLongLong
+from cpython.long cimport PyLong_FromUnsignedLongLong
+from cpython.object cimport Py_TYPE, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
+from cpython.tuple cimport PyTuple_Check, PyTuple_CheckExact, PyTuple_GET_ITEM
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_CheckExact
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
+
+import orjson
+
+from .. import types
+from ..types import Job
+from . import _py
+from ._py import ERROR_TAG, INDEX_TAG, JOB_TAG, PURGE_TAG
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object)
+    void* PyUnicode_DATA(object)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
+    dict _PyDict_NewPresized(Py_ssize_t minused)
+
+    ctypedef struct _TypeObject "PyTypeObject":
+        PyObject* (*tp_alloc)(_TypeObject*, Py_ssize_t) except NULL
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    enum:
+        T_OBJECT_EX
+
+
+cdef enum:
+    _OK = 0
+    _PUNT = 1  # outside the fast path: let the reference answer
+    _MAX_DEPTH = 8  # arrays nest two deep in a record
+    _ID_LEN = 25
+
+# Job slots, in the order of Job.__slots__ (checked below).
+cdef enum:
+    F_ID, F_TYPE, F_QUEUE, F_PRIORITY, F_STATUS, F_READY_AT, F_ATTEMPTS
+    F_RETRY_LIMIT, F_BACKOFF, F_DEQUEUED_AT, F_FAILED_AT, F_RETENTION
+    F_PURGE_AT, F_COMPLETED_AT, F_UNIQUE_KEY, F_UNIQUE_WHILE, F_BATCH
+    F_PAYLOAD, N_FIELDS
+
+cdef tuple _FIELDS = (
+    "id", "type", "queue", "priority", "status", "ready_at", "attempts",
+    "retry_limit", "backoff", "dequeued_at", "failed_at", "retention",
+    "purge_at", "completed_at", "unique_key", "unique_while", "batch",
+    "payload",
+)
+
+cdef Py_ssize_t _OFFSETS[N_FIELDS]
+# C globals: the hot paths read these without a module dict lookup.
+cdef PyTypeObject* _JOB = <PyTypeObject*>Job
+cdef object Backoff = types.Backoff
+cdef object Retention = types.Retention
+cdef object Batch = types.Batch
+cdef object ErrorRecord = types.ErrorRecord
+cdef tuple _STATUS_NAMES = types.STATUS_NAMES
+cdef object _loads = orjson.loads
+cdef object _dumps = orjson.dumps
+cdef object _tuple_new = tuple.__new__
+
+
+cdef int _find_offsets() except -1:
+    member_descriptor = type(Job.priority)
+    if tuple(Job.__slots__) != _FIELDS:
+        raise ImportError("queue_core.types.Job's slots changed; update the codec")
+    for i, name in enumerate(_FIELDS):
+        descr = Job.__dict__[name]
+        if (
+            type(descr) is not member_descriptor
+            or (<PyMemberDescrObject*>descr).d_member.type != T_OBJECT_EX
+        ):
+            raise ImportError(f"queue_core.types.Job.{name} is not a plain slot")
+        _OFFSETS[i] = (<PyMemberDescrObject*>descr).d_member.offset
+    return 0
+
+
+_find_offsets()
+
+
+cdef inline PyObject** _slot(object job, int field) noexcept:
+    return <PyObject**>((<char*><PyObject*>job) + _OFFSETS[field])
+
+
+cdef inline object _get(object job, int field):
+    return <object>_slot(job, field)[0]
+
+
+cdef bint _complete(object job) noexcept:
+    """True for a ``Job`` (not a subclass) with every slot set."""
+    cdef int field
+    if Py_TYPE(job) != _JOB:
+        return False
+    for field in range(N_FIELDS):
+        if _slot(job, field)[0] == NULL:
+            return False
+    return True
+
+
+cdef inline bint _ascii(object s) noexcept:
+    return PyUnicode_CheckExact(s) and PyUnicode_IS_ASCII(s)
+
+
+cdef inline bint _is(object value, object cls) noexcept:
+    """``value`` is a plain tuple or an instance of exactly ``cls``."""
+    return PyTuple_CheckExact(value) or Py_TYPE(value) == <PyTypeObject*>cls
+
+
+# -- output buffer ------------------------------------------------------------
+
+
+ctypedef struct _Buf:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef int _open(_Buf* b, Py_ssize_t cap) except -1:
+    b.data = <char*>malloc(cap)
+    if b.data == NULL:
+        raise MemoryError()
+    b.size = 0
+    b.cap = cap
+    return 0
+
+
+cdef int _grow(_Buf* b, Py_ssize_t need) except -1:
+    cdef Py_ssize_t cap = max(2 * b.cap, b.size + need)
+    cdef char* data = <char*>realloc(b.data, cap)
+    if data == NULL:
+        raise MemoryError()
+    b.data = data
+    b.cap = cap
+    return 0
+
+
+cdef inline int _put(_Buf* b, const char* s, Py_ssize_t n) except -1:
+    if b.size + n > b.cap:
+        _grow(b, n)
+    memcpy(b.data + b.size, s, n)
+    b.size += n
+    return 0
+
+
+cdef inline int _byte(_Buf* b, uint8_t c) except -1:
+    if b.size == b.cap:
+        _grow(b, 1)
+    b.data[b.size] = <char>c
+    b.size += 1
+    return 0
+
+
+cdef inline int _be(_Buf* b, uint64_t value, int width) except -1:
+    """``value`` as ``width`` big-endian bytes."""
+    cdef int i
+    if b.size + width > b.cap:
+        _grow(b, width)
+    for i in range(width):
+        b.data[b.size + i] = <char>(value >> (8 * (width - 1 - i)))
+    b.size += width
+    return 0
+
+
+cdef inline bytes _close(_Buf* b):
+    return PyBytes_FromStringAndSize(b.data, b.size)
+
+
+cdef inline uint64_t _read_be(const unsigned char* p, int width) noexcept:
+    cdef uint64_t value = 0
+    cdef int i
+    for i in range(width):
+        value = (value << 8) | p[i]
+    return value
+
+
+cdef int _utf8(object s, const char** data, Py_ssize_t* size) except -1:
+    """The UTF-8 bytes of an exact ``str``; ``_PUNT`` for anything else."""
+    if not PyUnicode_CheckExact(s):
+        return _PUNT
+    if PyUnicode_IS_ASCII(s):
+        data[0] = <const char*>PyUnicode_DATA(s)
+        size[0] = PyUnicode_GET_LENGTH(s)
+        return _OK
+    try:
+        data[0] = PyUnicode_AsUTF8AndSize(s, size)
+    except UnicodeEncodeError:
+        return _PUNT
+    return _OK
+
+
+cdef int _u64(object value, uint64_t limit, uint64_t* out) except -1:
+    """An exact ``int`` in ``0..limit``; ``_PUNT`` for anything else."""
+    cdef int overflow
+    cdef long long small
+    if not PyLong_CheckExact(value):
+        return _PUNT
+    small = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow < 0 or (overflow == 0 and small < 0):
+        return _PUNT
+    if overflow:
+        try:
+            out[0] = PyLong_AsUnsignedLongLong(value)
+        except OverflowError:
+            return _PUNT
+    else:
+        out[0] = <uint64_t>small
+    return _OK if out[0] <= limit else _PUNT
+
+
+# -- keys ---------------------------------------------------------------------
+
+
+cdef object _ABSENT = object()  # a key part that this kind of key lacks
+
+
+cdef inline char* _store_be(char* p, uint64_t value, int width) noexcept:
+    while width:
+        width -= 1
+        p[0] = <char>(value >> (8 * width))
+        p += 1
+    return p
+
+
+cdef bytes _key(
+    char tag,
+    int head_width,
+    uint64_t head,
+    object queue,
+    object job_id,
+    int tail_width,
+    uint64_t tail,
+):
+    """``tag [head] [queue 00] [job_id] [tail]``, or None to punt.
+
+    ``head`` and ``tail`` are big-endian, of the given widths (0 = none);
+    ``queue`` and ``job_id`` may be ``_ABSENT``. The queue is UTF-8; the id
+    must be ASCII, as every stored id is.
+    """
+    cdef const char* q = NULL
+    cdef const char* i = NULL
+    cdef Py_ssize_t qn = 0, n = 0
+    cdef bint has_queue = queue is not _ABSENT
+    cdef bytes out
+    cdef char* p
+    if has_queue and _utf8(queue, &q, &qn) != _OK:
+        return None
+    if job_id is not _ABSENT:
+        if not _ascii(job_id):
+            return None
+        i = <const char*>PyUnicode_DATA(job_id)
+        n = PyUnicode_GET_LENGTH(job_id)
+    out = PyBytes_FromStringAndSize(
+        NULL, 1 + head_width + qn + has_queue + n + tail_width
+    )
+    p = PyBytes_AS_STRING(out)
+    p[0] = tag
+    p = _store_be(p + 1, head, head_width)
+    if has_queue:
+        memcpy(p, q, qn)
+        p[qn] = 0
+        p += qn + 1
+    if n:
+        memcpy(p, i, n)
+        p += n
+    _store_be(p, tail, tail_width)
+    return out
+
+
+def job_key(job_id):
+    cdef bytes key = _key(b"J", 0, 0, _ABSENT, job_id, 0, 0)
+    return _py.job_key(job_id) if key is None else key
+
+
+def index_prefix(status, queue):
+    cdef uint64_t s
+    cdef bytes key = None
+    if _u64(status, 255, &s) == _OK:
+        key = _key(b"I", 1, s, queue, _ABSENT, 0, 0)
+    return _py.index_prefix(status, queue) if key is None else key
+
+
+def index_key(status, queue, job_id):
+    cdef uint64_t s
+    cdef bytes key = None
+    if _u64(status, 255, &s) == _OK:
+        key = _key(b"I", 1, s, queue, job_id, 0, 0)
+    return _py.index_key(status, queue, job_id) if key is None else key
+
+
+def parse_index_key(key):
+    """``(status, queue, id)`` of an ``I`` key."""
+    cdef Py_ssize_t n
+    cdef const char* p
+    if not PyBytes_CheckExact(key) or PyBytes_GET_SIZE(key) < _ID_LEN + 3:
+        return _py.parse_index_key(key)
+    n = PyBytes_GET_SIZE(key)
+    p = PyBytes_AS_STRING(key)
+    return (
+        <uint8_t>p[1],
+        PyUnicode_DecodeUTF8(p + 2, n - _ID_LEN - 3, NULL),
+        PyUnicode_DecodeUTF8(p + n - _ID_LEN, _ID_LEN, NULL),
+    )
+
+
+def index_value(priority, ready_at):
+    cdef uint64_t p, r
+    cdef char out[10]
+    cdef int i
+    if (
+        _u64(priority, 0xFFFF, &p) != _OK
+        or _u64(ready_at, 0xFFFFFFFFFFFFFFFF, &r) != _OK
+    ):
+        return _py.index_value(priority, ready_at)
+    out[0] = <char>(p >> 8)
+    out[1] = <char>p
+    for i in range(8):
+        out[2 + i] = <char>(r >> (56 - 8 * i))
+    return PyBytes_FromStringAndSize(out, 10)
+
+
+def parse_index_value(value):
+    """``(priority, ready_at)`` of an ``I`` value."""
+    cdef const unsigned char* p
+    if not PyBytes_CheckExact(value) or PyBytes_GET_SIZE(value) != 10:
+        return _py.parse_index_value(value)
+    p = <const unsigned char*>PyBytes_AS_STRING(value)
+    return (
+        PyLong_FromLongLong(_read_be(p, 2)),
+        PyLong_FromUnsignedLongLong(_read_be(p + 2, 8)),
+    )
+
+
+def error_prefix(job_id):
+    cdef bytes key = _key(b"E", 0, 0, _ABSENT, job_id, 0, 0)
+    return _py.error_prefix(job_id) if key is None else key
+
+
+def error_key(job_id, attempt):
+    cdef uint64_t a
+    cdef bytes key = None
+    if _u64(attempt, 0xFFFFFFFF, &a) == _OK:
+        key = _key(b"E", 0, 0, _ABSENT, job_id, 4, a)
+    return _py.error_key(job_id, attempt) if key is None else key
+
+
+def purge_key(purge_at, job_id):
+    cdef uint64_t at
+    cdef bytes key = None
+    if _u64(purge_at, 0xFFFFFFFFFFFFFFFF, &at) == _OK:
+        key = _key(b"P", 8, at, _ABSENT, job_id, 0, 0)
+    return _py.purge_key(purge_at, job_id) if key is None else key
+
+
+def parse_purge_key(key):
+    """``(purge_at, id)`` of a ``P`` key."""
+    cdef const char* p
+    if not PyBytes_CheckExact(key) or PyBytes_GET_SIZE(key) < 9:
+        return _py.parse_purge_key(key)
+    p = PyBytes_AS_STRING(key)
+    return (
+        PyLong_FromUnsignedLongLong(_read_be(<const unsigned char*>p + 1, 8)),
+        PyUnicode_DecodeUTF8(p + 9, PyBytes_GET_SIZE(key) - 9, NULL),
+    )
+
+
+def purge_bound(now_ms):
+    """The first ``P`` key after every key with ``purge_at <= now``."""
+    cdef uint64_t now
+    if _u64(now_ms, 0xFFFFFFFFFFFFFFFE, &now) != _OK:
+        return _py.purge_bound(now_ms)
+    return _key(b"P", 8, now + 1, _ABSENT, _ABSENT, 0, 0)
+
+
+# -- records ------------------------------------------------------------------
+
+
+cdef int _mp_uint(_Buf* b, uint64_t u) except -1:
+    if u < 0x80:
+        return _byte(b, <uint8_t>u)
+    if u <= 0xFF:
+        _byte(b, 0xCC)
+        return _be(b, u, 1)
+    if u <= 0xFFFF:
+        _byte(b, 0xCD)
+        return _be(b, u, 2)
+    if u <= 0xFFFFFFFF:
+        _byte(b, 0xCE)
+        return _be(b, u, 4)
+    _byte(b, 0xCF)
+    return _be(b, u, 8)
+
+
+cdef int _mp_neg(_Buf* b, int64_t x) except -1:
+    if x >= -32:
+        return _byte(b, <uint8_t>x)
+    if x >= -0x80:
+        _byte(b, 0xD0)
+        return _be(b, <uint64_t>x, 1)
+    if x >= -0x8000:
+        _byte(b, 0xD1)
+        return _be(b, <uint64_t>x, 2)
+    if x >= -0x80000000:
+        _byte(b, 0xD2)
+        return _be(b, <uint64_t>x, 4)
+    _byte(b, 0xD3)
+    return _be(b, <uint64_t>x, 8)
+
+
+cdef int _mp_head(
+    _Buf* b, Py_ssize_t n, uint8_t fix, Py_ssize_t fix_max, uint8_t first, int width
+) except -1:
+    """A length header: the fix form, else ``first`` and ``width`` bytes.
+
+    Wider forms follow ``first`` at codes +1, +2 with twice the bytes, up to 4.
+    """
+    if n <= fix_max:
+        return _byte(b, fix | <uint8_t>n)
+    while width < 4 and <uint64_t>n >> (8 * width):
+        width *= 2
+        first += 1
+    if <uint64_t>n > 0xFFFFFFFF:
+        return _PUNT
+    _byte(b, first)
+    _be(b, n, width)
+    return _OK
+
+
+cdef int _mp(_Buf* b, object v, int depth) except -1:
+    """MessagePack of ``v`` as ``Packer(use_bin_type=True)`` writes it."""
+    cdef const char* s
+    cdef Py_ssize_t n, i
+    cdef int overflow
+    cdef long long x
+    cdef uint64_t u
+    cdef double d
+    if v is None:
+        return _byte(b, 0xC0)
+    if v is True or v is False:
+        return _byte(b, 0xC3 if v is True else 0xC2)
+    if PyLong_CheckExact(v):
+        x = PyLong_AsLongLongAndOverflow(v, &overflow)
+        if overflow == 0:
+            return _mp_uint(b, x) if x >= 0 else _mp_neg(b, x)
+        if overflow > 0 and _u64(v, 0xFFFFFFFFFFFFFFFF, &u) == _OK:
+            return _mp_uint(b, u)
+        return _PUNT
+    if PyUnicode_CheckExact(v):
+        if _utf8(v, &s, &n) != _OK or _mp_head(b, n, 0xA0, 31, 0xD9, 1):
+            return _PUNT
+        return _put(b, s, n)
+    if PyBytes_CheckExact(v):
+        n = PyBytes_GET_SIZE(v)
+        if _mp_head(b, n, 0xC4, -1, 0xC4, 1):
+            return _PUNT
+        return _put(b, PyBytes_AS_STRING(v), n)
+    if PyFloat_CheckExact(v):
+        d = PyFloat_AS_DOUBLE(v)
+        memcpy(&u, &d, 8)
+        _byte(b, 0xCB)
+        return _be(b, u, 8)
+    if PyTuple_Check(v) and depth < _MAX_DEPTH:
+        n = PyTuple_GET_SIZE(v)
+        if _mp_head(b, n, 0x90, 15, 0xDC, 2):
+            return _PUNT
+        for i in range(n):
+            if _mp(b, <object>PyTuple_GET_ITEM(v, i), depth + 1):
+                return _PUNT
+        return _OK
+    return _PUNT
+
+
+ctypedef struct _Reader:
+    const unsigned char* p
+    Py_ssize_t pos
+    Py_ssize_t end
+
+
+cdef object _PUNTED = object()  # what _unpack returns for "not mine"
+
+
+cdef inline const unsigned char* _take(_Reader* r, Py_ssize_t n) noexcept:
+    cdef const unsigned char* p = r.p + r.pos
+    if n > r.end - r.pos:
+        return NULL
+    r.pos += n
+    return p
+
+
+cdef object _unpack_sized(_Reader* r, uint8_t kind, Py_ssize_t n, int depth):
+    """A str (0), bin (1) or array (2) of ``n`` items at the cursor."""
+    cdef const unsigned char* p
+    cdef tuple items
+    cdef object item
+    cdef Py_ssize_t i
+    if kind == 2:
+        # Every item takes a byte at least: a bogus count cannot allocate.
+        if n > r.end - r.pos or depth >= _MAX_DEPTH:
+            return _PUNTED
+        items = PyTuple_New(n)
+        for i in range(n):
+            item = _unpack(r, depth + 1)
+            if item is _PUNTED:
+                return _PUNTED
+            Py_INCREF(item)
+            PyTuple_SET_ITEM(items, i, item)
+        return items
+    p = _take(r, n)
+    if p == NULL:
+        return _PUNTED
+    if kind == 1:
+        return PyBytes_FromStringAndSize(<const char*>p, n)
+    return PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+
+
+cdef object _unpack(_Reader* r, int depth):
+    """One value as ``unpackb(use_list=False, raw=False)`` reads it."""
+    cdef const unsigned char* p = _take(r, 1)
+    cdef uint8_t c
+    cdef int width
+    cdef uint64_t u
+    cdef double d
+    if p == NULL:
+        return _PUNTED
+    c = p[0]
+    if c < 0x80 or c >= 0xE0:
+        return PyLong_FromLongLong(<int8_t>c)  # fixints are one signed byte
+    if c <= 0x8F:  # fixmap
+        return _PUNTED
+    if c <= 0x9F:
+        return _unpack_sized(r, 2, c & 0x0F, depth)
+    if c <= 0xBF:
+        return _unpack_sized(r, 0, c & 0x1F, depth)
+    if c == 0xC0:
+        return None
+    if c == 0xC2 or c == 0xC3:
+        return c == 0xC3
+    if 0xCC <= c <= 0xD3 or c == 0xCB:
+        width = 8 if c == 0xCB else 1 << ((c - 0xCC) & 3)
+        p = _take(r, width)
+        if p == NULL:
+            return _PUNTED
+        u = _read_be(p, width)
+        if c == 0xCB:
+            memcpy(&d, &u, 8)
+            return PyFloat_FromDouble(d)
+        if c <= 0xCF:
+            return PyLong_FromUnsignedLongLong(u)
+        # Sign-extend the big-endian two's complement of ``width`` bytes.
+        width = 64 - 8 * width
+        return PyLong_FromLongLong((<int64_t>(u << width)) >> width)
+    if 0xC4 <= c <= 0xC6 or 0xD9 <= c <= 0xDD:
+        if c <= 0xC6:
+            width = 1 << (c - 0xC4)
+        elif c <= 0xDB:
+            width = 1 << (c - 0xD9)
+        else:
+            width = 2 << (c - 0xDC)
+        p = _take(r, width)
+        if p == NULL:
+            return _PUNTED
+        return _unpack_sized(
+            r, 1 if c <= 0xC6 else 0 if c <= 0xDB else 2, _read_be(p, width), depth
+        )
+    return _PUNTED
+
+
+cdef object _unpack_all(object data):
+    """The single value ``data`` holds, or ``_PUNTED``."""
+    cdef _Reader r
+    cdef object value
+    if not PyBytes_CheckExact(data):
+        return _PUNTED
+    r.p = <const unsigned char*>PyBytes_AS_STRING(data)
+    r.pos = 0
+    r.end = PyBytes_GET_SIZE(data)
+    value = _unpack(&r, 0)
+    return value if r.pos == r.end else _PUNTED
+
+
+cdef object _named(object value, object cls, Py_ssize_t size):
+    """``cls(*value)`` for a ``size``-tuple, None for None, else _PUNTED."""
+    if value is None:
+        return None
+    if PyTuple_CheckExact(value) and PyTuple_GET_SIZE(value) == size:
+        return _tuple_new(cls, value)
+    return _PUNTED
+
+
+cdef object _new_job():
+    """An empty ``Job``: what ``Job.__new__(Job)`` makes, minus the call."""
+    cdef PyObject* raw = (<_TypeObject*>_JOB).tp_alloc(<_TypeObject*>_JOB, 0)
+    cdef object job = <object>raw
+    Py_DECREF(job)
+    return job
+
+
+def encode_job(job):
+    cdef _Buf b
+    cdef int field
+    cdef object payload
+    if not _complete(job):
+        return _py.encode_job(job)
+    payload = _get(job, F_PAYLOAD)
+    _open(&b, 96 + (PyBytes_GET_SIZE(payload) if PyBytes_CheckExact(payload) else 0))
+    try:
+        _put(&b, b"\xdc\x00\x11", 3)  # array16 of 17 fields
+        for field in range(F_TYPE, N_FIELDS):
+            if _mp(&b, _get(job, field), 1):
+                return _py.encode_job(job)
+        return _close(&b)
+    finally:
+        free(b.data)
+
+
+def decode_job(job_id, data):
+    cdef object job = _decode_job(job_id, data)
+    return _py.decode_job(job_id, data) if job is _PUNTED else job
+
+
+cdef object _decode_job(object job_id, object data):
+    cdef _Reader r
+    cdef const unsigned char* head
+    cdef object job, value
+    cdef int field
+    if not PyBytes_CheckExact(data):
+        return _PUNTED
+    r.p = <const unsigned char*>PyBytes_AS_STRING(data)
+    r.pos = 0
+    r.end = PyBytes_GET_SIZE(data)
+    head = _take(&r, 3)
+    if head == NULL or head[0] != 0xDC or head[1] != 0 or head[2] != N_FIELDS - 1:
+        return _PUNTED
+    job = _new_job()
+    for field in range(N_FIELDS):
+        value = job_id if field == F_ID else _unpack(&r, 1)
+        if field == F_BACKOFF:
+            value = _named(value, Backoff, 3)
+        elif field == F_RETENTION:
+            value = _named(value, Retention, 2)
+        elif field == F_BATCH:
+            value = _named(value, Batch, 3)
+        if value is _PUNTED:
+            return _PUNTED
+        Py_INCREF(value)
+        _slot(job, field)[0] = <PyObject*>value
+    return job if r.pos == r.end else _PUNTED
+
+
+def encode_error(record):
+    cdef _Buf b
+    if not _is(record, ErrorRecord):
+        return _py.encode_error(record)
+    _open(&b, 64)
+    try:
+        if _mp(&b, record, 0):
+            return _py.encode_error(record)
+        return _close(&b)
+    finally:
+        free(b.data)
+
+
+def decode_error(data):
+    cdef object fields = _unpack_all(data)
+    if not PyTuple_CheckExact(fields) or PyTuple_GET_SIZE(fields) != 6:
+        return _py.decode_error(data)
+    return _tuple_new(ErrorRecord, fields)
+
+
+# -- rendering ----------------------------------------------------------------
+
+
+cdef char _ESCAPE[256]  # 0: copy as is; else the letter after the backslash
+cdef const char* _HEX = b"0123456789abcdef"
+
+
+cdef int _fill_escapes() except -1:
+    cdef int c
+    for c in range(256):
+        _ESCAPE[c] = b"u" if c < 0x20 else 0
+    for c, letter in zip(b'"\\\b\t\n\f\r', b'"\\btnfr'):
+        _ESCAPE[c] = letter
+    return 0
+
+
+_fill_escapes()
+
+
+cdef int _json_str(_Buf* b, object s) except -1:
+    """A JSON string as orjson writes it (``\\uXXXX`` for other controls)."""
+    cdef const unsigned char* p
+    cdef Py_ssize_t n, i, start = 0
+    cdef char esc[6]
+    cdef uint8_t c
+    if _utf8(s, <const char**>&p, &n):
+        return _PUNT
+    _byte(b, b'"')
+    for i in range(n):
+        c = p[i]
+        if _ESCAPE[c]:
+            _put(b, <const char*>p + start, i - start)
+            start = i + 1
+            esc[0] = b"\\"
+            esc[1] = _ESCAPE[c]
+            if esc[1] != b"u":
+                _put(b, esc, 2)
+            else:
+                esc[2] = esc[3] = b"0"
+                esc[4] = c"0" + (c >> 4)
+                esc[5] = _HEX[c & 15]
+                _put(b, esc, 6)
+    _put(b, <const char*>p + start, n - start)
+    return _byte(b, b'"')
+
+
+cdef int _json_int(_Buf* b, object v) except -1:
+    cdef char digits[21]
+    cdef int pos = 21, overflow
+    cdef long long x = PyLong_AsLongLongAndOverflow(v, &overflow)
+    cdef uint64_t u
+    if overflow:
+        if _u64(v, 0xFFFFFFFFFFFFFFFF, &u):
+            return _PUNT
+    elif x < 0:
+        _byte(b, b"-")
+        u = <uint64_t>(-(x + 1)) + 1  # no overflow at LLONG_MIN
+    else:
+        u = x
+    while True:
+        pos -= 1
+        digits[pos] = c"0" + <char>(u % 10)
+        u //= 10
+        if not u:
+            break
+    return _put(b, digits + pos, 21 - pos)
+
+
+cdef int _json(_Buf* b, object v) except -1:
+    cdef bytes text
+    if v is None:
+        return _put(b, "null", 4)
+    if PyUnicode_CheckExact(v):
+        return _json_str(b, v)
+    if PyLong_CheckExact(v):
+        return _json_int(b, v)
+    if PyFloat_CheckExact(v):
+        # Shortest round-trip digits in orjson's spelling (1e-7, 0.00001).
+        text = _dumps(v)
+        return _put(b, text, PyBytes_GET_SIZE(text))
+    return _PUNT
+
+
+cdef int _json_field(_Buf* b, const char* key, object v) except -1:
+    """``,"key":value`` (``key`` comes with its quotes and colon)."""
+    _byte(b, b",")
+    _put(b, key, len(key))
+    return _json(b, v)
+
+
+cdef inline object _item(object value, Py_ssize_t i):
+    return <object>PyTuple_GET_ITEM(value, i)
+
+
+cdef inline bint _tuple_of(object value, object cls, Py_ssize_t size) noexcept:
+    """``value[0:size]`` can be read as a plain tuple's items."""
+    return _is(value, cls) and PyTuple_GET_SIZE(value) >= size
+
+
+cdef object _status_name(object status):
+    cdef uint64_t code
+    if _u64(status, len(_STATUS_NAMES) - 1, &code):
+        return None
+    return _item(_STATUS_NAMES, code)
+
+
+cdef int _json_job(_Buf* b, object job, object payload) except -1:
+    """The fields of ``job_dict`` + ``_with_batch``, as compact JSON."""
+    cdef object v, name = _status_name(_get(job, F_STATUS))
+    if name is None:
+        return _PUNT
+    _put(b, b'{"id":', 6)
+    if (
+        _json(b, _get(job, F_ID))
+        or _json_field(b, b'"type":', _get(job, F_TYPE))
+        or _json_field(b, b'"queue":', _get(job, F_QUEUE))
+        or _json_field(b, b'"priority":', _get(job, F_PRIORITY))
+        or _json_field(b, b'"status":', name)
+    ):
+        return _PUNT
+    if payload is not None:
+        _put(b, b',"payload":', 11)
+        _put(b, PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload))
+    if (
+        _json_field(b, b'"ready_at":', _get(job, F_READY_AT))
+        or _json_field(b, b'"attempts":', _get(job, F_ATTEMPTS))
+    ):
+        return _PUNT
+    v = _get(job, F_RETRY_LIMIT)
+    if v is not None and _json_field(b, b'"retry_limit":', v):
+        return _PUNT
+    v = _get(job, F_BACKOFF)
+    if v is not None and (
+        not _tuple_of(v, Backoff, 3)
+        or _json_field(b, b'"backoff":{"exponent":', _item(v, 0))
+        or _json_field(b, b'"base_ms":', _item(v, 1))
+        or _json_field(b, b'"jitter_ms":', _item(v, 2))
+        or _byte(b, b"}")
+    ):
+        return _PUNT
+    v = _get(job, F_DEQUEUED_AT)
+    if v is not None and _json_field(b, b'"dequeued_at":', v):
+        return _PUNT
+    v = _get(job, F_FAILED_AT)
+    if v is not None and _json_field(b, b'"failed_at":', v):
+        return _PUNT
+    v = _get(job, F_RETENTION)
+    if v is not None and _json_retention(b, v):
+        return _PUNT
+    v = _get(job, F_PURGE_AT)
+    if v is not None and _json_field(b, b'"purge_at":', v):
+        return _PUNT
+    v = _get(job, F_COMPLETED_AT)
+    if v is not None and _json_field(b, b'"completed_at":', v):
+        return _PUNT
+    v = _get(job, F_UNIQUE_KEY)
+    if v is not None and (
+        _json_field(b, b'"unique_key":', v)
+        or _json_field(b, b'"unique_while":', _get(job, F_UNIQUE_WHILE))
+    ):
+        return _PUNT
+    v = _get(job, F_BATCH)
+    if v is not None and (
+        not _tuple_of(v, Batch, 3)
+        or _json_field(b, b'"batch":{"key":', _item(v, 0))
+        or _json_field(b, b'"when":', _item(v, 1))
+        or _json_field(b, b'"fold":', _item(v, 2))
+        or _byte(b, b"}")
+    ):
+        return _PUNT
+    return _byte(b, b"}")
+
+
+cdef int _json_retention(_Buf* b, object r) except -1:
+    cdef bint first = True
+    if not _tuple_of(r, Retention, 2):
+        return _PUNT
+    _put(b, b',"retention":{', 14)
+    if _item(r, 0) is not None:
+        _put(b, b'"completed_ms":', 15)
+        if _json(b, _item(r, 0)):
+            return _PUNT
+        first = False
+    if _item(r, 1) is not None:
+        if not first:
+            _byte(b, b",")
+        _put(b, b'"dead_ms":', 10)
+        if _json(b, _item(r, 1)):
+            return _PUNT
+    return _byte(b, b"}")
+
+
+def job_to_json(job, with_payload):
+    """Compact JSON of a job, payload bytes spliced in verbatim."""
+    cdef _Buf b
+    cdef object payload = None
+    if not _complete(job):
+        return _py.job_to_json(job, with_payload)
+    if with_payload:
+        payload = _get(job, F_PAYLOAD)
+        if not PyBytes_CheckExact(payload):
+            return _py.job_to_json(job, with_payload)
+    _open(&b, 384 + (0 if payload is None else PyBytes_GET_SIZE(payload)))
+    try:
+        if _json_job(&b, job, payload):
+            return _py.job_to_json(job, with_payload)
+        return _close(&b)
+    finally:
+        free(b.data)
+
+
+cdef dict _job_dict(object job, bint with_payload, object payload, int extra):
+    """``_py.job_dict`` for a complete ``Job``, or None to punt.
+
+    The dict is sized up front for its keys plus ``extra`` more, which saves
+    the resizes that dominate building it key by key.
+    """
+    cdef object v, name = _status_name(_get(job, F_STATUS))
+    cdef dict d
+    cdef int field, size = 7 + with_payload + extra
+    if name is None:
+        return None
+    for field in range(F_RETRY_LIMIT, F_UNIQUE_WHILE):
+        size += _get(job, field) is not None
+    size += _get(job, F_UNIQUE_KEY) is not None  # brings unique_while along
+    d = _PyDict_NewPresized(size)
+    d["id"] = _get(job, F_ID)
+    d["type"] = _get(job, F_TYPE)
+    d["queue"] = _get(job, F_QUEUE)
+    d["priority"] = _get(job, F_PRIORITY)
+    d["status"] = name
+    if with_payload:
+        d["payload"] = payload
+    d["ready_at"] = _get(job, F_READY_AT)
+    d["attempts"] = _get(job, F_ATTEMPTS)
+    v = _get(job, F_RETRY_LIMIT)
+    if v is not None:
+        d["retry_limit"] = v
+    v = _get(job, F_BACKOFF)
+    if v is not None:
+        if not _tuple_of(v, Backoff, 3):
+            return None
+        d["backoff"] = {
+            "exponent": _item(v, 0),
+            "base_ms": _item(v, 1),
+            "jitter_ms": _item(v, 2),
+        }
+    v = _get(job, F_DEQUEUED_AT)
+    if v is not None:
+        d["dequeued_at"] = v
+    v = _get(job, F_FAILED_AT)
+    if v is not None:
+        d["failed_at"] = v
+    v = _get(job, F_RETENTION)
+    if v is not None:
+        if not _tuple_of(v, Retention, 2):
+            return None
+        d["retention"] = _retention_dict(v)
+    v = _get(job, F_PURGE_AT)
+    if v is not None:
+        d["purge_at"] = v
+    v = _get(job, F_COMPLETED_AT)
+    if v is not None:
+        d["completed_at"] = v
+    v = _get(job, F_UNIQUE_KEY)
+    if v is not None:
+        d["unique_key"] = v
+        d["unique_while"] = _get(job, F_UNIQUE_WHILE)
+    return d
+
+
+cdef dict _retention_dict(object r):
+    cdef dict ret = {}
+    if _item(r, 0) is not None:
+        ret["completed_ms"] = _item(r, 0)
+    if _item(r, 1) is not None:
+        ret["dead_ms"] = _item(r, 1)
+    return ret
+
+
+cdef dict _with_batch(dict d, object job):
+    cdef object v = _get(job, F_BATCH)
+    if v is None:
+        return d
+    if not _tuple_of(v, Batch, 3):
+        return None
+    d["batch"] = {"key": _item(v, 0), "when": _item(v, 1), "fold": _item(v, 2)}
+    return d
+
+
+def job_dict(job, with_payload, payload=None):
+    """The job as an ordered dict in the spec's field order (API.md 3.1).
+
+    ``payload`` is what goes under the ``payload`` key: an ``orjson.Fragment``
+    for JSON (spliced in without re-parsing) or the decoded value for
+    MessagePack.
+    """
+    cdef dict d = None
+    if _complete(job):
+        d = _job_dict(job, with_payload, payload, 0)
+    return _py.job_dict(job, with_payload, payload) if d is None else d
+
+
+def job_to_obj(job, with_payload):
+    """The job as plain Python objects (for MessagePack)."""
+    cdef dict d = None
+    if _complete(job):
+        with_payload = bool(with_payload)
+        d = _job_dict(
+            job,
+            with_payload,
+            _loads(_get(job, F_PAYLOAD)) if with_payload else None,
+            _get(job, F_BATCH) is not None,
+        )
+        if d is not None:
+            d = _with_batch(d, job)
+    return _py.job_to_obj(job, with_payload) if d is None else d
+
+
+def enqueued_to_obj(job, duplicate, folded):
+    """An enqueue confirmation: no payload, ``duplicate``/``folded`` always."""
+    cdef dict d = None
+    if _complete(job):
+        d = _job_dict(job, False, None, 2 + (_get(job, F_BATCH) is not None))
+        if d is not None:
+            d["duplicate"] = duplicate
+            d["folded"] = folded
+            d = _with_batch(d, job)
+    return _py.enqueued_to_obj(job, duplicate, folded) if d is None else d
+
+
+def error_to_obj(record):
+    cdef dict d
+    cdef object v
+    if Py_TYPE(record) != <PyTypeObject*>ErrorRecord:
+        return _py.error_to_obj(record)
+    d = {"attempt": _item(record, 0), "message": _item(record, 1)}
+    v = _item(record, 2)
+    if v is not None:
+        d["error_type"] = v
+    v = _item(record, 3)
+    if v is not None:
+        d["backtrace"] = v
+    v = _item(record, 4)
+    if v is not None:
+        d["dequeued_at"] = v
+    d["failed_at"] = _item(record, 5)
+    return d

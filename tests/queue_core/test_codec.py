@@ -1,0 +1,354 @@
+"""Job codec: both twins, and compiled against reference byte for byte.
+
+Hypothesis builds jobs over the whole validated domain (any unicode queue
+and type names, every optional field set or unset, u64 timestamps, payloads
+that are orjson dumps of random JSON values) and requires identical bytes
+and identical dicts, key order included, from ``_cy`` and ``_py``. Inputs
+outside the domain must behave identically too: the compiled module hands
+them to the reference, so results and exceptions match.
+"""
+
+import msgpack
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from queue_core.codec import _py
+from queue_core.defaults import MAX_PRIORITY, MAX_U32, MAX_U64
+from queue_core.types import (
+    STATUS_NAMES,
+    UNIQUE_SCOPES,
+    Backoff,
+    Batch,
+    ErrorRecord,
+    Job,
+    Retention,
+)
+
+BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+JOB_ID = st.text(alphabet=BASE36, min_size=25, max_size=25)
+NAME = st.text(min_size=1, max_size=40)
+U32 = st.integers(0, MAX_U32)
+U64 = st.integers(0, MAX_U64)
+OPT_U32 = st.none() | U32
+OPT_U64 = st.none() | U64
+JSON_VALUE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), MAX_U64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+JOBS = st.builds(
+    Job,
+    id=JOB_ID,
+    type=NAME,
+    queue=NAME,
+    priority=st.integers(0, MAX_PRIORITY),
+    status=st.integers(0, len(STATUS_NAMES) - 1),
+    ready_at=U64,
+    attempts=U32,
+    retry_limit=OPT_U32,
+    backoff=st.none() | st.builds(Backoff, st.floats() | st.integers(0, 10), U32, U32),
+    dequeued_at=OPT_U64,
+    failed_at=OPT_U64,
+    retention=st.none() | st.builds(Retention, OPT_U64, OPT_U64),
+    purge_at=OPT_U64,
+    completed_at=OPT_U64,
+    unique_key=st.none() | NAME,
+    unique_while=st.none() | st.sampled_from(UNIQUE_SCOPES),
+    batch=st.none() | st.builds(Batch, NAME, NAME, NAME),
+    payload=JSON_VALUE.map(orjson.dumps),
+)
+ERRORS = st.builds(
+    ErrorRecord,
+    attempt=U32,
+    message=st.text(),
+    error_type=st.none() | st.text(),
+    backtrace=st.none() | st.text(),
+    dequeued_at=OPT_U64,
+    failed_at=U64,
+)
+TWINS = settings(max_examples=300, deadline=None)
+
+
+def _fields(job) -> list:
+    """Every slot by ``repr``: tells 4 from 4.0, a tuple from a Backoff."""
+    return [repr(getattr(job, name)) for name in Job.__slots__]
+
+
+def _pairs(value):
+    """Dicts as item lists, recursively, so comparisons see key order."""
+    if isinstance(value, dict):
+        return [(k, _pairs(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_pairs(v) for v in value]
+    return value
+
+
+def _outcome(fn, *args):
+    """What a call did: its value, or the type and text of its exception."""
+    try:
+        return "returned", fn(*args)
+    except Exception as exc:
+        return "raised", type(exc), str(exc)
+
+
+def _job(**fields) -> Job:
+    base = dict(id="0" * 25, type="t", queue="q", priority=1, status=1, ready_at=5)
+    base.update(fields)
+    return Job(**base)
+
+
+# -- records ------------------------------------------------------------------
+
+
+@TWINS
+@given(job=JOBS)
+def test_codec_twins_encode_job_identically(cy_codec, job):
+    assert cy_codec.encode_job(job) == _py.encode_job(job)
+
+
+@TWINS
+@given(job=JOBS)
+def test_codec_decode_job_round_trips(codec_impl, job):
+    """decode(encode(job)) restores every field, types and named tuples too."""
+    data = codec_impl.encode_job(job)
+    assert _fields(codec_impl.decode_job(job.id, data)) == _fields(job)
+
+
+@TWINS
+@given(job=JOBS)
+def test_codec_twins_decode_job_identically(cy_codec, job):
+    data = _py.encode_job(job)
+    assert _fields(cy_codec.decode_job(job.id, data)) == _fields(
+        _py.decode_job(job.id, data)
+    )
+
+
+@TWINS
+@given(record=ERRORS)
+def test_codec_twins_agree_on_error_records(cy_codec, record):
+    data = _py.encode_error(record)
+    assert cy_codec.encode_error(record) == data
+    assert repr(cy_codec.decode_error(data)) == repr(record)
+    assert _pairs(cy_codec.error_to_obj(record)) == _pairs(_py.error_to_obj(record))
+
+
+# -- rendering ----------------------------------------------------------------
+
+
+@TWINS
+@given(job=JOBS, with_payload=st.booleans())
+def test_codec_twins_render_json_identically(cy_codec, job, with_payload):
+    assert cy_codec.job_to_json(job, with_payload) == _py.job_to_json(job, with_payload)
+
+
+@TWINS
+@given(
+    job=JOBS, with_payload=st.booleans(), flags=st.tuples(st.booleans(), st.booleans())
+)
+def test_codec_twins_render_dicts_identically(cy_codec, job, with_payload, flags):
+    assert _pairs(cy_codec.job_to_obj(job, with_payload)) == _pairs(
+        _py.job_to_obj(job, with_payload)
+    )
+    assert _pairs(cy_codec.enqueued_to_obj(job, *flags)) == _pairs(
+        _py.enqueued_to_obj(job, *flags)
+    )
+    assert _pairs(cy_codec.job_dict(job, with_payload, "p")) == _pairs(
+        _py.job_dict(job, with_payload, "p")
+    )
+
+
+def test_job_to_json_matches_orjson_for_strings_and_numbers(codec_impl):
+    """Escapes, raw non-ASCII, u64 ints and float spelling are orjson's."""
+    name = "".join(map(chr, range(32))) + '"\\/\x7fé\u2028\U0001f600'
+    job = _job(
+        type=name,
+        ready_at=MAX_U64,
+        backoff=Backoff(1.5, 100, 0),
+        retention=Retention(None, 0),
+        batch=Batch("k", "w", "f"),
+        payload=b'{"a": [1, 2]}',
+    )
+    expected = orjson.dumps(
+        {
+            "id": job.id,
+            "type": name,
+            "queue": "q",
+            "priority": 1,
+            "status": "ready",
+            "payload": {"a": [1, 2]},
+            "ready_at": MAX_U64,
+            "attempts": 0,
+            "backoff": {"exponent": 1.5, "base_ms": 100, "jitter_ms": 0},
+            "retention": {"dead_ms": 0},
+            "batch": {"key": "k", "when": "w", "fold": "f"},
+        }
+    ).replace(b'{"a":[1,2]}', b'{"a": [1, 2]}')
+    assert codec_impl.job_to_json(job, True) == expected
+    for exponent, text in [(4.0, b"4.0"), (2, b"2"), (1e-7, b"1e-7"), (1e16, b"1e+16")]:
+        job.backoff = Backoff(exponent, 1, 2)
+        assert b'"exponent":' + text + b"," in codec_impl.job_to_json(job, False)
+
+
+# -- keys ---------------------------------------------------------------------
+
+
+@TWINS
+@given(
+    status=st.integers(0, 255),
+    queue=NAME,
+    job_id=JOB_ID,
+    priority=st.integers(0, MAX_PRIORITY),
+    at=U64,
+    attempt=U32,
+)
+def test_codec_twins_build_and_parse_keys_identically(
+    cy_codec, status, queue, job_id, priority, at, attempt
+):
+    for name, args in [
+        ("job_key", (job_id,)),
+        ("index_prefix", (status, queue)),
+        ("index_key", (status, queue, job_id)),
+        ("index_value", (priority, at)),
+        ("error_prefix", (job_id,)),
+        ("error_key", (job_id, attempt)),
+        ("purge_key", (at, job_id)),
+        ("purge_bound", (min(at, MAX_U64 - 1),)),
+    ]:
+        assert getattr(cy_codec, name)(*args) == getattr(_py, name)(*args), name
+    key = _py.index_key(status, queue, job_id)
+    assert cy_codec.parse_index_key(key) == (status, queue, job_id)
+    value = _py.index_value(priority, at)
+    assert cy_codec.parse_index_value(value) == (priority, at)
+    assert cy_codec.parse_purge_key(_py.purge_key(at, job_id)) == (at, job_id)
+
+
+def test_codec_keys_sort_like_their_fields(codec_impl):
+    assert codec_impl.purge_key(1, "z" * 25) < codec_impl.purge_key(256, "0" * 25)
+    assert codec_impl.purge_key(MAX_U64 - 1, "z" * 25) < codec_impl.purge_bound(
+        MAX_U64 - 1
+    )
+    assert codec_impl.index_key(1, "a", "z" * 25) < codec_impl.index_key(
+        1, "ab", "0" * 25
+    )
+
+
+# -- outside the domain: the compiled twin defers to the reference ------------
+
+
+class _JobSubclass(Job):
+    """Serves ``queue`` from a property: slot offsets would miss it."""
+
+    __slots__ = ()
+    queue = property(lambda self: "overridden", lambda self, value: None)
+
+
+def _unset_job() -> Job:
+    job = Job.__new__(Job)
+    job.id = "0" * 25
+    return job
+
+
+ODD_JOBS = [
+    _job(priority=True),
+    _job(ready_at=MAX_U64 + 1),
+    _job(ready_at=-(2**63) - 1),
+    _job(ready_at=-1),
+    _job(queue="\ud800"),
+    _job(status=7),
+    _job(status=-1),
+    _job(payload="not bytes"),
+    _job(payload=bytearray(b"[]")),
+    _job(backoff=[2.0, 1, 2]),
+    _job(backoff=(2.0, 1)),
+    _job(retention=(1, 2, 3)),
+    _job(batch=("k", "w")),
+    _job(unique_key="u", unique_while=None),
+    _job(type=3.5),
+    _JobSubclass(id="0" * 25, type="t", queue="q", priority=1, status=1, ready_at=5),
+    _unset_job(),
+]
+
+
+@pytest.mark.parametrize("job", ODD_JOBS, ids=range(len(ODD_JOBS)))
+def test_codec_twins_agree_outside_the_domain(cy_codec, job):
+    for name in ["encode_job", "job_to_json", "job_to_obj", "job_dict"]:
+        args = (job,) if name == "encode_job" else (job, True)
+        cy, py = (
+            _outcome(getattr(cy_codec, name), *args),
+            _outcome(getattr(_py, name), *args),
+        )
+        assert _pairs(cy) == _pairs(py), name
+    assert _outcome(cy_codec.enqueued_to_obj, job, 1, 0) == _outcome(
+        _py.enqueued_to_obj, job, 1, 0
+    )
+
+
+GOOD_RECORD = _py.encode_job(_job())
+ODD_RECORDS = [
+    GOOD_RECORD[:-1],
+    GOOD_RECORD + b"\x00",
+    b"\xdd\x00\x00\x00\x11" + GOOD_RECORD[3:],
+    msgpack.packb((1, 2, 3)),
+    msgpack.packb({"type": "t"}),
+    GOOD_RECORD.replace(b"\xa1t", b"\xa1\xff"),
+    GOOD_RECORD.replace(b"\xa1t", b"\xca\x00\x00\x00\x00"),
+    _py.encode_job(_job(backoff=(1, 2))),
+    _py.encode_job(_job(retention=(1, 2, 3))),
+    bytearray(GOOD_RECORD),
+    b"",
+]
+
+
+@pytest.mark.parametrize("data", ODD_RECORDS, ids=range(len(ODD_RECORDS)))
+def test_codec_twins_decode_odd_records_identically(cy_codec, data):
+    cy = _outcome(cy_codec.decode_job, "0" * 25, data)
+    py = _outcome(_py.decode_job, "0" * 25, data)
+    if cy[0] == "returned" and py[0] == "returned":
+        assert _fields(cy[1]) == _fields(py[1])
+    else:
+        assert cy == py
+    assert _outcome(cy_codec.decode_error, data) == _outcome(_py.decode_error, data)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("job_key", (b"bytes",)),
+        ("job_key", (None,)),
+        ("index_prefix", (1, None)),
+        ("index_key", (1, None, "0" * 25)),
+        ("index_key", (1, "q", None)),
+        ("purge_key", (5, None)),
+        ("job_key", ("é",)),
+        ("index_key", (256, "q", "0" * 25)),
+        ("index_key", (-1, "q", "0" * 25)),
+        ("index_key", (1, "\ud800", "0" * 25)),
+        ("index_prefix", (True, "q")),
+        ("index_value", (MAX_PRIORITY + 1, 0)),
+        ("index_value", (0, MAX_U64 + 1)),
+        ("error_key", ("0" * 25, MAX_U32 + 1)),
+        ("purge_key", (-1, "0" * 25)),
+        ("purge_bound", (-1,)),
+        ("purge_bound", (-2,)),
+        ("purge_bound", (MAX_U64,)),
+        ("parse_index_key", (b"I\x01q\x00",)),
+        ("parse_index_key", (bytearray(b"I\x01q\x00" + b"0" * 25),)),
+        ("parse_index_value", (b"\x00" * 9,)),
+        ("parse_purge_key", (b"P\x00",)),
+        ("encode_error", ([1, "m", None, None, None, 2],)),
+        ("error_to_obj", ((1, "m", None, None, None, 2),)),
+    ],
+)
+def test_codec_twins_agree_on_odd_key_arguments(cy_codec, name, args):
+    assert _outcome(getattr(cy_codec, name), *args) == _outcome(
+        getattr(_py, name), *args
+    )
