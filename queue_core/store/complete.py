@@ -8,7 +8,7 @@ kept as ``completed`` until ``purge_at``.
 from ..errors import NotFound
 from ..scheduling import purge_at_ms
 from ..types import COMPLETED, IN_FLIGHT
-from . import records
+from . import events, records
 
 NOT_IN_FLIGHT = "job not found in in-flight set"
 
@@ -20,13 +20,15 @@ def complete_one(store, job_id: str, now_ms: int) -> None:
         raise NotFound(NOT_IN_FLIGHT)
     retention = store.completed_retention_ms(job)
     purge_at = purge_at_ms(now_ms, retention)
-    if purge_at is None:
-        records.drop(store, job)
-        return
     job.status = COMPLETED
     job.completed_at = now_ms
-    job.purge_at = purge_at
-    records.save(store, job, IN_FLIGHT, job.queue, None)
+    if purge_at is None:
+        records.drop(store, job, IN_FLIGHT, None)
+    else:
+        job.purge_at = purge_at
+        records.save(store, job, IN_FLIGHT, job.queue, None)
+    if events.enabled():
+        events.job_event("job marked completed", job)
 
 
 def complete_many(store, job_ids, now_ms: int) -> list:

@@ -8,7 +8,7 @@ the response waits for the commit (enqueue commit mode).
 
 from ..ids import new_id
 from ..types import READY, SCHEDULED, Job
-from . import records
+from . import events, records
 
 
 def apply(store, requests, now_ms: int) -> list:
@@ -40,6 +40,9 @@ def apply(store, requests, now_ms: int) -> list:
         else:
             store.add_scheduled(job.id, ready_at)
         jobs.append(job)
+    if events.enabled():
+        for job in jobs:
+            events.job_event("job enqueued", job, type=job.type)
     if any_ready:
         store.dispatcher.schedule()
     return jobs

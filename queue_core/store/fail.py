@@ -11,7 +11,7 @@ from .. import codec
 from ..errors import NotFound
 from ..scheduling import backoff_delay_ms, purge_at_ms
 from ..types import DEAD, IN_FLIGHT, SCHEDULED, ErrorRecord
-from . import records
+from . import events, records
 from .complete import NOT_IN_FLIGHT
 
 
@@ -37,6 +37,8 @@ def fail(store, job_id: str, request, now_ms: int):
         _kill(store, job, now_ms)
     else:
         _reschedule(store, job, request.retry_at, now_ms)
+    if events.enabled():
+        events.job_event("job failure recorded", job, attempts=job.attempts)
     return job
 
 

@@ -6,18 +6,21 @@ delivered. Used on client disconnect and on server shutdown.
 """
 
 from ..types import IN_FLIGHT, READY
-from . import records
+from . import events, records
 
 
 def close_taker(store, taker) -> int:
     """Detach a taker and requeue what it still held; returns how many."""
     dispatcher = store.dispatcher
     dispatcher.remove(taker)
+    log = events.enabled()
     for job_id, job in taker.in_flight.items():
         dispatcher.in_flight.pop(job_id, None)
         job.status = READY
         records.save(store, job, IN_FLIGHT, job.queue, job.purge_at)
         store.ready.add(job.id, job.queue, job.priority)
+        if log:
+            events.job_event("job requeued", job)
     requeued = len(taker.in_flight)
     taker.in_flight.clear()
     taker.outbox.clear()

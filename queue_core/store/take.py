@@ -21,7 +21,7 @@ never reads the record back. The global in-flight limit bounds that memory.
 import asyncio
 
 from ..types import IN_FLIGHT, READY
-from . import records
+from . import events, records
 
 
 class Taker:
@@ -91,6 +91,7 @@ class Dispatcher:
         self.takers.append(self.takers.pop(0))
         served = set()
         now_ms = self.store.clock()
+        log = events.enabled()
         while active:
             still = []
             for taker in active:
@@ -100,7 +101,9 @@ class Dispatcher:
                 claimed = self.store.ready.pop_best(taker.queues)
                 if claimed is None:
                     continue
-                self._claim(taker, claimed[0], now_ms)
+                job = self._claim(taker, claimed[0], now_ms)
+                if log:
+                    events.job_event("job dispatched", job)
                 served.add(taker)
                 if taker.has_credit():
                     still.append(taker)
@@ -110,7 +113,7 @@ class Dispatcher:
             for taker in served:
                 taker.notify()
 
-    def _claim(self, taker: Taker, job_id: str, now_ms: int) -> None:
+    def _claim(self, taker: Taker, job_id: str, now_ms: int):
         job = records.load(self.store, job_id)
         job.status = IN_FLIGHT
         job.dequeued_at = now_ms
@@ -118,3 +121,4 @@ class Dispatcher:
         self.in_flight[job_id] = taker
         taker.in_flight[job_id] = job
         taker.outbox.append(job)
+        return job
