@@ -124,17 +124,20 @@ class TakeStream:
     async def run(self, receive) -> None:
         runtime.streams.add(self)
         logger.debug("worker connected", extra={"fields": {"worker_id": self.worker}})
-        pump = asyncio.ensure_future(self._pump())
-        waiter = asyncio.ensure_future(self._wait_disconnect(receive))
+        tasks = (
+            asyncio.ensure_future(self._pump()),
+            asyncio.ensure_future(self._wait_disconnect(receive)),
+            asyncio.ensure_future(self.ended.wait()),
+        )
         try:
-            await asyncio.wait(
-                (waiter, asyncio.ensure_future(self.ended.wait())),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await asyncio.wait(tasks[1:], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            pump.cancel()
-            waiter.cancel()
+            # Every task must end with the stream: a forgotten one would
+            # wait for good, one per connection ever made.
+            for task in tasks:
+                task.cancel()
             self.close()
+            await asyncio.gather(*tasks, return_exceptions=True)
         logger.debug(
             "worker disconnected", extra={"fields": {"worker_id": self.worker}}
         )
