@@ -310,6 +310,13 @@ class RotatingLogFile(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             data = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
+            if self._file.closed:
+                # A record after close(): logging.shutdown() closes handlers
+                # at exit, and asyncio still reports from garbage collection
+                # after that. Append it, as logging.FileHandler does,
+                # rather than print a "Logging error" traceback on stderr.
+                self._file = open(self.path, "ab")
+                self._size = self._file.tell()
             period = self._period_of(record.created)
             if self._size and self._must_rotate(period, len(data)):
                 self._rotate()

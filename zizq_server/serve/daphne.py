@@ -63,7 +63,7 @@ class ListenerSpec:
     """One socket to listen on, and the name its requests carry."""
 
     name: str  # "primary" or "admin": becomes scope["listener"]
-    host: str  # IP literal; IPv6 with or without brackets
+    host: str  # IP literal (IPv6 with or without brackets) or host name
     port: int  # 0 asks the OS for a free port
 
     @property
@@ -101,20 +101,22 @@ def run(
     loop = _uvloop_of_reactor()
     _route_framework_logs()
     server = _daphne_server(application, listeners)
-    ports = _bind_all(server, listeners, on_listening)
-    lifecycle = _Lifecycle(loop, ports, on_ready, on_stop)
-    asyncio.set_event_loop(loop)
-    reactor.callLater(1, server.application_checker)
-    reactor.callLater(2, server.timeout_checker)
-    reactor.addSystemEventTrigger("before", "shutdown", _cancel_applications, server)
-    reactor.callWhenRunning(lifecycle.start)
-    for signum in _STOP_SIGNALS:
-        loop.add_signal_handler(signum, lifecycle.stop)
+    lifecycle = _Lifecycle(loop, on_ready, on_stop)
+    # Before the first bind: a supervisor may signal as soon as a listening
+    # line appears, and that stop must already be graceful.
+    lifecycle.catch_early_signals()
     try:
+        lifecycle.ports = _bind_all(server, listeners, on_listening)
+        asyncio.set_event_loop(loop)
+        reactor.callLater(1, server.application_checker)
+        reactor.callLater(2, server.timeout_checker)
+        reactor.addSystemEventTrigger(
+            "before", "shutdown", _cancel_applications, server
+        )
+        reactor.callWhenRunning(lifecycle.start)
         reactor.run(installSignalHandlers=False)
     finally:
-        for signum in _STOP_SIGNALS:
-            loop.remove_signal_handler(signum)
+        lifecycle.release_signals()
     if lifecycle.error is not None:
         raise lifecycle.error
 
@@ -179,7 +181,8 @@ def _bind_all(
             reason = exc.socketError.strerror or str(exc.socketError)
             raise BindError(f"{reason} ({spec.address})") from None
         ports.append(port)
-        on_listening(spec.name, spec.host, port.getHost().port)
+        bound = port.getHost()  # the real IP, whatever name the host was
+        on_listening(spec.name, bound.host, bound.port)
     return ports
 
 
@@ -252,17 +255,42 @@ class _ListenerFactory(HTTPFactory):
 class _Lifecycle:
     """Start-up and graceful stop of one ``run()``; keeps the first error."""
 
-    def __init__(self, loop, ports, on_ready, on_stop):
+    def __init__(self, loop, on_ready, on_stop):
         self._loop = loop
-        self._ports = ports
         self._on_ready = on_ready
         self._on_stop = on_stop
         self._ready_task = None
         self._stop_task = None
+        self._stop_early = False  # a signal came before the reactor ran
+        self._previous = {}  # signal -> handler before run()
+        self.ports = []
         self.error = None
 
+    def catch_early_signals(self) -> None:
+        """Until the loop runs, a stop signal is only noted.
+
+        The loop's own handlers see nothing before it runs (uvloop watches
+        signals from ``run_forever`` on), so plain handlers note them and
+        ``start`` acts on them.
+        """
+
+        def note(signum, frame):
+            self._stop_early = True
+
+        for signum in _STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, note)
+
+    def release_signals(self) -> None:
+        for signum, handler in self._previous.items():
+            self._loop.remove_signal_handler(signum)
+            signal.signal(signum, handler)
+
     def start(self) -> None:
+        for signum in _STOP_SIGNALS:
+            self._loop.add_signal_handler(signum, self.stop)
         self._ready_task = self._loop.create_task(self._ready())
+        if self._stop_early:
+            self.stop()
 
     def stop(self) -> None:
         if self._stop_task is None:
@@ -280,7 +308,10 @@ class _Lifecycle:
 
     async def _stop(self) -> None:
         try:
-            await _stop_listening(self._ports).asFuture(self._loop)
+            # Stop what has fully started; shielded so that a second signal
+            # cancels only the wait.
+            await asyncio.shield(self._ready_task)
+            await _stop_listening(self.ports).asFuture(self._loop)
             await self._on_stop()
         except Exception as exc:
             self.error = self.error or exc
