@@ -213,3 +213,40 @@ def test_reopen_rebuilds_indexes_and_recovers_in_flight(open_store, clock):
 def test_second_open_of_a_locked_database_fails_clearly(store):
     with pytest.raises(StorageError, match="in use by another process"):
         Store(store.path)
+
+
+def _wal_syncs(store) -> int:
+    """How many times RocksDB has synced the WAL since the store opened."""
+    stats = store.ks.db.property_value("rocksdb.stats")
+    line = next(l for l in stats.splitlines() if l.startswith("Cumulative WAL:"))
+    return int(line.split(" writes, ", 1)[1].split(" syncs", 1)[0])
+
+
+@pytest.mark.parametrize(
+    "config, enqueue_syncs, ack_syncs",
+    [
+        ({}, False, False),
+        ({"enqueue_fsync": True}, True, False),
+        ({"default_fsync": True, "enqueue_fsync": True}, True, True),
+    ],
+    ids=["buffered", "fsync-enqueue", "fsync-all"],
+)
+def test_commit_modes_sync_the_wal_only_when_asked(
+    open_store, config, enqueue_syncs, ack_syncs
+):
+    store = open_store(**config)
+
+    async def scenario():
+        before = _wal_syncs(store)
+        [job] = await store.enqueue([req()])
+        after_enqueue = _wal_syncs(store)
+        worker = Worker(store)
+        await turn()
+        assert worker.ids == [job.id]
+        after_take = _wal_syncs(store)
+        await store.complete(job.id)
+        return before, after_enqueue, after_take, _wal_syncs(store)
+
+    before, after_enqueue, after_take, after_ack = run(scenario())
+    assert (after_enqueue > before) is enqueue_syncs
+    assert (after_ack > after_take) is ack_syncs
