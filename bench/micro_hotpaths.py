@@ -70,6 +70,7 @@ def _codec_cases(codec):
         ("codec.job_to_json (all fields)", lambda: codec.job_to_json(full, True)),
         ("codec.job_to_obj", lambda: codec.job_to_obj(plain, True)),
         ("codec.enqueued_to_obj", lambda: codec.enqueued_to_obj(plain, False, False)),
+        ("codec.format_id", lambda: codec.format_id(1773392027425, 0xABCDEF, 0x123456, 0xDEADBEEF)),
     ]
 
 

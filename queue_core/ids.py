@@ -6,36 +6,19 @@ entropy. Ids from one process are strictly increasing, which the API relies
 on for FIFO order within a priority and for list cursors.
 
 The PyPI ``scru128`` package produces the same format but costs ~8 us an id;
-bulk enqueues make tens of thousands a second, so this module generates them
-with integer arithmetic and a two-digit lookup table (~1.5 us).
+bulk enqueues make tens of thousands a second, so this module keeps the
+generator state and the codec renders the digits (``codec.format_id``,
+compiled: ~0.3 us an id in all).
 """
 
 import random
 import re
 import time
 
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # 1296 two-digit chunks
-_SPLIT = 36**12
+from .codec import format_id
+
 _MAX_COUNTER = 0xFFFFFF
 _ID_RE = re.compile(r"[0-9a-z]{25}\Z")
-
-
-def _base36_12(n: int) -> str:
-    """Render ``0 <= n < 36**12`` as exactly 12 base-36 digits."""
-    out = []
-    for _ in range(6):
-        n, r = divmod(n, 1296)
-        out.append(_PAIRS[r])
-    out.reverse()
-    return "".join(out)
-
-
-def encode_id(value: int) -> str:
-    """Render a 128-bit integer as the canonical 25-character string."""
-    rest, low = divmod(value, _SPLIT)
-    top, high = divmod(rest, _SPLIT)
-    return _DIGITS[top] + _base36_12(high) + _base36_12(low)
 
 
 def id_timestamp_ms(job_id: str) -> int:
@@ -67,14 +50,9 @@ class IdGenerator:
                 self._counter_hi = _random24()
         else:
             self._bump_counter()
-        entropy = _getrandbits(32)
-        value = (
-            (self._timestamp << 80)
-            | (self._counter_hi << 56)
-            | (self._counter_lo << 32)
-            | entropy
+        return format_id(
+            self._timestamp, self._counter_hi, self._counter_lo, _getrandbits(32)
         )
-        return encode_id(value)
 
     def _bump_counter(self) -> None:
         self._counter_lo += 1

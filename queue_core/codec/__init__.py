@@ -44,6 +44,8 @@ job_to_json = _impl.job_to_json
 job_to_obj = _impl.job_to_obj
 enqueued_to_obj = _impl.enqueued_to_obj
 error_to_obj = _impl.error_to_obj
+# Ids.
+format_id = _impl.format_id
 
 __all__ = [
     "IMPLEMENTATION",
@@ -70,4 +72,5 @@ __all__ = [
     "job_to_obj",
     "enqueued_to_obj",
     "error_to_obj",
+    "format_id",
 ]

@@ -31,7 +31,7 @@ from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
 from cpython.tuple cimport PyTuple_Check, PyTuple_CheckExact, PyTuple_GET_ITEM
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_CheckExact
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
@@ -1050,3 +1050,39 @@ def error_to_obj(record):
         d["dequeued_at"] = v
     d["failed_at"] = _item(record, 5)
     return d
+
+
+# -- ids -----------------------------------------------------------------------
+
+cdef extern from *:
+    # GCC and Clang give 128-bit integers on every 64-bit target we build.
+    ctypedef unsigned long long _u128 "unsigned __int128"
+
+cdef const char* _DIGITS = b"0123456789abcdefghijklmnopqrstuvwxyz"
+cdef uint64_t _SPLIT = 4738381338321616896ULL  # 36**12
+
+
+cdef inline void _base36_12(uint64_t n, char* out):
+    cdef int i
+    for i in range(11, -1, -1):
+        out[i] = _DIGITS[n % 36]
+        n //= 36
+
+
+def format_id(uint64_t timestamp, uint64_t counter_hi, uint64_t counter_lo,
+              uint64_t entropy):
+    """A SCRU128 id as its canonical 25 lowercase base-36 characters."""
+    if (timestamp >> 48) or (counter_hi >> 24) or (counter_lo >> 24) or (entropy >> 32):
+        return _py.format_id(timestamp, counter_hi, counter_lo, entropy)
+    cdef _u128 value = (
+        ((<_u128>timestamp) << 80)
+        | ((<_u128>counter_hi) << 56)
+        | ((<_u128>counter_lo) << 32)
+        | entropy
+    )
+    cdef char buf[25]
+    cdef _u128 rest = value // _SPLIT
+    _base36_12(<uint64_t>(value % _SPLIT), buf + 13)
+    _base36_12(<uint64_t>(rest % _SPLIT), buf + 1)
+    buf[0] = _DIGITS[<uint64_t>(rest // _SPLIT)]
+    return PyUnicode_DecodeASCII(buf, 25, NULL)

@@ -242,3 +242,29 @@ def error_to_obj(record: ErrorRecord) -> dict:
         d["dequeued_at"] = record.dequeued_at
     d["failed_at"] = record.failed_at
     return d
+
+
+# -- ids -----------------------------------------------------------------------
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # 1296 two-digit chunks
+_SPLIT = 36**12
+
+
+def _base36_12(n: int) -> str:
+    """Render ``0 <= n < 36**12`` as exactly 12 base-36 digits."""
+    out = []
+    for _ in range(6):
+        n, r = divmod(n, 1296)
+        out.append(_PAIRS[r])
+    out.reverse()
+    return "".join(out)
+
+
+def format_id(timestamp: int, counter_hi: int, counter_lo: int, entropy: int) -> str:
+    """A SCRU128 id (48-bit ms, two 24-bit counters, 32 bits of entropy) as
+    its canonical 25 lowercase base-36 characters."""
+    value = (timestamp << 80) | (counter_hi << 56) | (counter_lo << 32) | entropy
+    rest, low = divmod(value, _SPLIT)
+    top, high = divmod(rest, _SPLIT)
+    return _DIGITS[top] + _base36_12(high) + _base36_12(low)

@@ -11,6 +11,7 @@ them to the reference, so results and exceptions match.
 import msgpack
 import orjson
 import pytest
+import scru128
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -352,3 +353,33 @@ def test_codec_twins_agree_on_odd_key_arguments(cy_codec, name, args):
     assert _outcome(getattr(cy_codec, name), *args) == _outcome(
         getattr(_py, name), *args
     )
+
+
+@given(
+    timestamp=st.integers(0, 2**48 - 1),
+    counter_hi=st.integers(0, 2**24 - 1),
+    counter_lo=st.integers(0, 2**24 - 1),
+    entropy=st.integers(0, 2**32 - 1),
+)
+def test_format_id_is_canonical_scru128(codec_impl, timestamp, counter_hi, counter_lo, entropy):
+    text = codec_impl.format_id(timestamp, counter_hi, counter_lo, entropy)
+    expected = scru128.Scru128Id.from_fields(timestamp, counter_hi, counter_lo, entropy)
+    assert text == str(expected)
+    assert len(text) == 25
+
+
+def test_format_id_extremes(codec_impl):
+    assert codec_impl.format_id(0, 0, 0, 0) == "0" * 25
+    top = codec_impl.format_id(2**48 - 1, 2**24 - 1, 2**24 - 1, 2**32 - 1)
+    assert top == str(scru128.Scru128Id.from_fields(2**48 - 1, 2**24 - 1, 2**24 - 1, 2**32 - 1))
+    assert int(top, 36) == 2**128 - 1
+
+
+def test_generated_ids_increase_strictly():
+    from queue_core.ids import IdGenerator, id_timestamp_ms, is_valid_id
+
+    generator = IdGenerator()
+    ids = [generator.new_id() for _ in range(20_000)]
+    assert ids == sorted(set(ids))
+    assert all(is_valid_id(i) for i in ids[:100])
+    assert id_timestamp_ms(ids[0]) <= id_timestamp_ms(ids[-1])
