@@ -33,11 +33,12 @@ def pinned(core: int, argv: list) -> list:
 class BenchServer:
     """A ``zizq serve`` on core 0 with a temporary (or given) root directory."""
 
-    def __init__(self, *flags, root_dir=None, log_level="info") -> None:
+    def __init__(self, *flags, root_dir=None, quiet=False) -> None:
         self.own_root = root_dir is None
         self.root_dir = root_dir or tempfile.mkdtemp(prefix="zizq-bench-")
         self.flags = list(flags)
-        self.log_level = log_level
+        # quiet: warnings only, but still the start-up lines we wait for.
+        self.env = {"ZIZQ_LOG_FILTER": "warn,zizq::commands::serve=info"} if quiet else {}
         self.proc = None
         self.port = None
 
@@ -46,12 +47,12 @@ class BenchServer:
         argv = [
             sys.executable, "-m", "zizq_server.cli", "serve",
             "--root-dir", self.root_dir, "--port", "0", "--no-admin",
-            "--log-format", "json", "--log-level", self.log_level, *self.flags,
+            "--log-format", "json", *self.flags,
         ]
         started = time.monotonic()
         self.proc = subprocess.Popen(
             pinned(0, argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+            cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT, **self.env),
         )
         deadline = started + timeout
         for line in self.proc.stdout:

@@ -85,7 +85,7 @@ def latency_case(seconds, flags=()):
 
 def restart_case(total):
     def run():
-        server = BenchServer(log_level="warn")
+        server = BenchServer(quiet=True)
         try:
             server.start()
             run_async(workers.preload(server.port, total))

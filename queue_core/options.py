@@ -5,7 +5,7 @@ they have decoded and validated their own input formats.
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from . import defaults
 from .types import Backoff, Batch, Retention
@@ -48,9 +48,12 @@ class EngineConfig:
     storage: StorageTuning = field(default_factory=StorageTuning)
 
 
-@dataclass(frozen=True)
-class EnqueueRequest:
-    """One validated job to enqueue; ``payload`` is compact JSON bytes."""
+class EnqueueRequest(NamedTuple):
+    """One validated job to enqueue; ``payload`` is compact JSON bytes.
+
+    A NamedTuple rather than a frozen dataclass: a bulk enqueue builds one
+    per job, and the dataclass's ``object.__setattr__`` per field cost ~2 us.
+    """
 
     type: str
     queue: str

@@ -41,6 +41,24 @@ def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) ->
         ks.put(codec.purge_key(job.purge_at, job.id), b"")
 
 
+def refile(store, job: Job, old_status: int) -> None:
+    """Move a job's index entry to its new status; the record is not rewritten.
+
+    Only take uses it: a claimed job's record keeps saying ``ready`` (its
+    in-memory copy is authoritative while it is in flight, and start-up
+    recovery finds it by the ``in_flight`` index entry), which saves
+    encoding and writing the whole record for every job handed out.
+    """
+    ks = store.ks
+    ks.delete(codec.index_key(old_status, job.queue, job.id))
+    ks.put(
+        codec.index_key(job.status, job.queue, job.id),
+        codec.index_value(job.priority, job.ready_at),
+    )
+    _count(store, job.queue, old_status, -1)
+    _count(store, job.queue, job.status, 1)
+
+
 def drop(store, job: Job, stored_status=None, stored_purge_at=None) -> None:
     """Delete a job and everything hanging off it.
 

@@ -8,8 +8,9 @@ one job each per round, so a burst is spread evenly instead of filling the
 first stream's prefetch; each claim takes the best ``(priority, id)`` among
 the taker's queues and stops when the global in-flight limit is reached.
 
-Claimed jobs are persisted as ``in_flight`` in the turn's batch and put in
-the taker's outbox; the stream's pump renders and sends them. The write is
+Claimed jobs are re-filed as ``in_flight`` in the index in the turn's batch
+(the record itself is not rewritten: ``records.refile``) and put in the
+taker's outbox; the stream's pump renders and sends them. The write is
 not awaited before sending: if the server dies first, the job is still
 ``ready`` on disk and is delivered again, which at-least-once allows.
 
@@ -117,7 +118,7 @@ class Dispatcher:
         job = records.load(self.store, job_id)
         job.status = IN_FLIGHT
         job.dequeued_at = now_ms
-        records.save(self.store, job, READY, job.queue, job.purge_at)
+        records.refile(self.store, job, READY)
         self.in_flight[job_id] = taker
         taker.in_flight[job_id] = job
         taker.outbox.append(job)

@@ -37,6 +37,13 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
     # Bytes held back while they are still a proper prefix of the preface.
     _held = b""
 
+    def connectionMade(self):
+        # Nagle's algorithm would hold a small response (a take frame, an
+        # ack's 204) behind the peer's delayed ACK: milliseconds of latency
+        # for nothing, as every response is written whole.
+        self.transport.setTcpNoDelay(True)
+        super().connectionMade()
+
     def dataReceived(self, data):
         if self._negotiatedProtocol is not None:
             return super().dataReceived(data)
