@@ -7,7 +7,7 @@ directory (load on core 1), runs ``--runs`` times and reports the median.
 Scenarios: single and bulk enqueue (1 and 16 producers, HTTP/1.1 and h2c),
 drain of 20,000 preloaded jobs (16 workers and 1), end-to-end latency at
 200 jobs/s, the same under ``--default-commit-mode fsync``, and restart
-time and memory with 1,000,000 stored jobs.
+time, memory and list/count query times with 1,000,000 stored jobs.
 """
 
 import argparse
@@ -91,11 +91,35 @@ def restart_case(total):
             run_async(workers.preload(server.port, total))
             server.stop()
             seconds = server.start()
-            return {"restart_s": seconds, "rss_mib": server.rss_mib()}
+            result = {"restart_s": seconds, "rss_mib": server.rss_mib()}
+            result.update(query_timings(server))
+            return result
         finally:
             server.close()
 
     return run
+
+
+QUERIES = {
+    "list_ms": "/jobs?queue=bench&status=ready&limit=50",
+    "list_last_page_ms": "/jobs?queue=bench&status=ready&limit=50&order=desc",
+    "count_all_ms": "/jobs/count",
+    "count_ready_ms": "/jobs/count?status=ready",
+    "count_priority_ms": "/jobs/count?priority=0..10",
+}
+
+
+def query_timings(server) -> dict:
+    """Milliseconds per query against the stored jobs (median of 5)."""
+    timings = {}
+    for name, path in QUERIES.items():
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            server.get(path)
+            samples.append((time.perf_counter() - started) * 1000)
+        timings[name] = statistics.median(samples)
+    return timings
 
 
 def scenarios(quick: bool) -> list:
