@@ -2,8 +2,9 @@
 
 ``job enqueued``, ``job dispatched``, ``job marked completed``, ``job failure
 recorded`` and ``job requeued`` are logged under ``zizq.store`` (shown as
-``zizq::store``). Callers ask ``enabled()`` once per batch, so at the default
-``info`` level the hot paths pay one cached level check and build nothing.
+``zizq::store``). Callers ask ``enabled()`` before building anything, so at
+the default ``info`` level the hot paths pay a cached level check and no
+more.
 """
 
 import logging
