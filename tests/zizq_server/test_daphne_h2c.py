@@ -324,3 +324,21 @@ def read_chunked_response(reader) -> tuple[bytes, bytes]:
         reader.readline()
     reader.readline()
     return head, body
+
+
+def test_every_connection_disables_nagle():
+    # Small responses (take frames, 204 acks) must leave at once, not wait
+    # for the peer's delayed ACK.
+    from twisted.internet.testing import StringTransport
+
+    from zizq_server.serve.h2c import h2c_channel_protocol
+
+    class Transport(StringTransport):
+        nodelay = False
+
+        def setTcpNoDelay(self, enabled):
+            self.nodelay = enabled
+
+    transport = Transport()
+    h2c_channel_protocol(None).makeConnection(transport)
+    assert transport.nodelay is True

@@ -37,12 +37,13 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
     # Bytes held back while they are still a proper prefix of the preface.
     _held = b""
 
-    def connectionMade(self):
+    def makeConnection(self, transport):
         # Nagle's algorithm would hold a small response (a take frame, an
         # ack's 204) behind the peer's delayed ACK: milliseconds of latency
-        # for nothing, as every response is written whole.
-        self.transport.setTcpNoDelay(True)
-        super().connectionMade()
+        # for nothing, as every response is written whole. (makeConnection,
+        # not connectionMade: the base class proxies both to the channel.)
+        transport.setTcpNoDelay(True)
+        super().makeConnection(transport)
 
     def dataReceived(self, data):
         if self._negotiatedProtocol is not None:
