@@ -1,23 +1,12 @@
-"""Job codec: chooses the compiled implementation, else the Python twin.
+"""Job codec: the compiled implementation, else the Python twin.
 
-``ZIZQ_NO_EXTENSIONS=1`` forces the pure-Python reference; an import error of
-the compiled module falls back quietly and ``IMPLEMENTATION`` says which one
-is live (tests/queue_core/test_extensions_loaded.py asserts it).
+``IMPLEMENTATION`` says which one is live (see ``queue_core.twins``).
 """
 
-import os
-
+from ..twins import choose
 from . import _py
 
-IMPLEMENTATION = "python"
-_impl = _py
-if not os.environ.get("ZIZQ_NO_EXTENSIONS"):
-    try:
-        from . import _cy as _impl  # type: ignore[no-redef]
-
-        IMPLEMENTATION = "cython"
-    except ImportError:  # pragma: no cover - depends on the build
-        _impl = _py
+_impl, IMPLEMENTATION = choose(__name__)
 
 # Keys and record encoding.
 JOB_TAG = _py.JOB_TAG

@@ -4,6 +4,8 @@ Retained terminal jobs past their ``purge_at`` are invisible here even
 before the reaper removes them (API.md 6).
 """
 
+from itertools import islice
+
 from .. import codec
 from . import records, scan
 from .keyspace import prefix_end
@@ -19,14 +21,10 @@ def get_visible(store, job_id: str, now_ms: int):
 
 def list_jobs(store, job_filter, options, now_ms: int):
     """One page of visible matching jobs and whether more follow."""
-    page = []
-    for job in scan.matching_jobs(
+    jobs = scan.matching_jobs(
         store, job_filter, now_ms, options.order, options.from_id
-    ):
-        if len(page) == options.limit:
-            return page, True
-        page.append(job)
-    return page, False
+    )
+    return _page(jobs, options.limit)
 
 
 def list_errors(store, job_id: str, options):
@@ -45,48 +43,13 @@ def list_errors(store, job_id: str, options):
     else:
         stop = end if cursor is None else codec.error_key(job_id, cursor)
         rows = store.ks.scan_reverse(prefix, stop)
-    page = []
-    for _, value in rows:
-        if len(page) == options.limit:
-            return page, True
-        page.append(codec.decode_error(value))
-    return page, False
+    return _page((codec.decode_error(value) for _, value in rows), options.limit)
 
 
-def list_jobs(store, job_filter, options, now_ms: int):
-    """One page of visible matching jobs and whether more follow."""
-    page = []
-    for job in scan.matching_jobs(
-        store, job_filter, now_ms, options.order, options.from_id
-    ):
-        if len(page) == options.limit:
-            return page, True
-        page.append(job)
-    return page, False
-
-
-def list_errors(store, job_id: str, options):
-    """One page of a job's error records (by attempt) and whether more follow.
-
-    A descending page with a cursor continues *below* it, which is what the
-    real server intended (API.md 7.4.6).
-    """
-    prefix = codec.error_prefix(job_id)
-    end = prefix_end(prefix)
-    cursor = options.from_attempt
-    store.ks.flush()
-    if options.order == "asc":
-        start = prefix if cursor is None else codec.error_key(job_id, cursor) + b"\x00"
-        rows = store.ks.scan(start, end)
-    else:
-        stop = end if cursor is None else codec.error_key(job_id, cursor)
-        rows = store.ks.scan_reverse(prefix, stop)
-    page = []
-    for _, value in rows:
-        if len(page) == options.limit:
-            return page, True
-        page.append(codec.decode_error(value))
-    return page, False
+def _page(items, limit: int):
+    """The first ``limit`` items and whether any follow (reads one more)."""
+    page = list(islice(items, limit + 1))
+    return page[:limit], len(page) > limit
 
 
 def error_record(store, job_id: str, attempt: int):
