@@ -26,6 +26,7 @@ from rocksdict import (
 )
 
 from ..errors import StorageError
+from .turns import at_turn_end
 
 _MISSING = object()
 
@@ -113,13 +114,7 @@ class Keyspace:
     def request_flush(self) -> None:
         """Write the pending batch at the end of this loop turn (now if no loop)."""
         if self._overlay and not self._scheduled:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()
-                return
-            self._scheduled = True
-            loop.call_soon(self.flush)
+            self._scheduled = at_turn_end(self.flush)
 
     def flush(self) -> None:
         """Write the pending batch now (also used outside a running loop)."""

@@ -19,10 +19,9 @@ is the authoritative copy (``records.load`` returns it), so an ack or nack
 never reads the record back. The global in-flight limit bounds that memory.
 """
 
-import asyncio
-
 from ..types import IN_FLIGHT, READY
 from . import events, records
+from .turns import at_turn_end
 
 
 class Taker:
@@ -72,15 +71,8 @@ class Dispatcher:
 
     def schedule(self) -> None:
         """Run a dispatch pass at the end of this loop turn."""
-        if self._pending or not self.takers:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.run()
-            return
-        self._pending = True
-        loop.call_soon(self.run)
+        if not self._pending and self.takers:
+            self._pending = at_turn_end(self.run)
 
     def run(self) -> None:
         self._pending = False
