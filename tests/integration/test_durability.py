@@ -3,11 +3,8 @@
 import threading
 import time
 
+from .jobs import now_ms
 from .streams import TakeStream
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def test_restart_rebuilds_indexes_and_recovers_in_flight(make_server, tmp_path):

@@ -4,11 +4,8 @@ import time
 
 import pytest
 
+from .jobs import now_ms
 from .streams import TakeStream
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def take_one(server, client, **fields):

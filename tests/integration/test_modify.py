@@ -6,22 +6,10 @@ import time
 import httpx
 import msgpack
 
+from .jobs import HOUR, PARAMS_ERROR, now_ms, put
 from .streams import TakeStream
 
-HOUR = 3_600_000
-PARAMS_ERROR = "invalid query parameters: "
 MSGPACK = "application/msgpack"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def put(client, queue="q", type="t", payload=None, **fields) -> dict:
-    body = {"queue": queue, "type": type, "payload": payload, **fields}
-    r = client.post("/jobs", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def put_many(client, count, queue="q", **fields) -> list:

@@ -6,21 +6,8 @@ from urllib.parse import quote
 import msgpack
 import pytest
 
+from .jobs import HOUR, PARAMS_ERROR, now_ms, put
 from .streams import TakeStream
-
-HOUR = 3_600_000
-PARAMS_ERROR = "invalid query parameters: "
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def put(client, queue="q", type="t", payload=None, **fields) -> dict:
-    body = {"queue": queue, "type": type, "payload": payload, **fields}
-    r = client.post("/jobs", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def put_ids(client, count, **fields) -> list:

@@ -8,7 +8,6 @@ order, and the count must agree. One server serves the whole test; each
 example starts with ``POST /reset``.
 """
 
-import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -16,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from .jobs import HOUR, now_ms
 from .server import ServerProcess
 from .streams import TakeStream
 
-HOUR = 3_600_000
 QUEUES = ["a", "b", "c"]
 TYPES = ["x", "y"]
 STATUSES = ["scheduled", "ready", "in_flight", "completed", "dead"]
@@ -27,10 +26,6 @@ ACTIONS = ["none", "none", "fail", "fail2", "inflight", "kill", "complete"]
 STAGE = "_stage"  # plus a per-example suffix, so no closed stream can steal a job
 MAX = {"priority": 65535, "ready_at": 2**64 - 1, "attempts": 2**32 - 1}
 PRIORITIES = [0, 1, 2, 5, 100, 32768, 65535]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @pytest.fixture(scope="module")
