@@ -15,6 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
+from tests.zizq_server._bodies import pattern
 from zizq_server.serve.daphne import BindError, ListenerSpec, run
 
 STREAM_INTERVAL_S = 0.05
@@ -36,6 +37,8 @@ async def app(scope, receive, send):
         await send({"type": "http.response.body", "body": b""})
     elif scope["path"] == "/stream":
         await stream(scope, receive, send)
+    elif scope["path"] == "/big":
+        await big(scope, receive, send)
 
 
 async def hello(scope, receive, send):
@@ -47,6 +50,7 @@ async def hello(scope, receive, send):
         "ticks": ticks,
         "gc_frozen": gc.get_freeze_count(),
         "gc_threshold": gc.get_threshold(),
+        "server": scope["server"],
     }
     await send(
         {
@@ -56,6 +60,15 @@ async def hello(scope, receive, send):
         }
     )
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+async def big(scope, receive, send):
+    """``/big?N``: N bytes of ``pattern(N)`` in one body message."""
+    await receive()
+    size = int(scope["query_string"])
+    headers = [(b"content-length", str(size).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": pattern(size)})
 
 
 async def stream(scope, receive, send):

@@ -21,6 +21,8 @@ import h2.events
 import httpx
 import pytest
 
+from tests.zizq_server._bodies import pattern
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 10
 DISCONNECT_TIMEOUT_S = 0.5
@@ -124,6 +126,49 @@ def test_h2c_prior_knowledge_serves_on_the_http11_port(server, h2c_client, liste
     assert response.http_version == "HTTP/2"
     assert response.json()["listener"] == listener
     assert response.json()["http_version"] == "2"
+
+
+@pytest.mark.parametrize("listener", ["admin", "primary"])
+def test_scope_server_is_the_listening_address_on_every_request(server, listener):
+    # The transport remembers its own address instead of asking the kernel
+    # per request; two requests on one connection both see the right one.
+    with httpx.Client(timeout=2) as client:
+        for _ in range(2):
+            got = client.get(server.url(listener, "/hello")).json()["server"]
+            assert got == ["127.0.0.1", server.ports[listener]]
+
+
+def test_response_larger_than_socket_buffers_reaches_a_slow_reader(server):
+    # 16 MiB is more than both kernel buffers on loopback hold: the first
+    # send takes only part of it, and the rest must follow, intact, once the
+    # reader starts reading (the transport's writability fallback).
+    size = 16 * 1024 * 1024
+    with socket.create_connection(("127.0.0.1", server.ports["primary"]), 5) as sock:
+        sock.sendall(f"GET /big?{size} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        time.sleep(0.3)
+        data = read_until(sock, b"\r\n\r\n")
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        while len(body) < size:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before the whole body arrived"
+            body += chunk
+        assert body == pattern(size)
+        # ... and the connection still serves the next request.
+        sock.sendall(b"GET /big?10 HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert read_until(sock, b"\r\n\r\n" + pattern(10)).startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("listener", ["admin", "primary"])
+def test_connection_close_request_gets_its_response_then_eof(server, listener):
+    with socket.create_connection(("127.0.0.1", server.ports[listener]), 2) as sock:
+        sock.sendall(b"GET /big?1000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == pattern(1000)
 
 
 def test_http11_keep_alive_reuses_one_connection(server):

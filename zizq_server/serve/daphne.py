@@ -52,6 +52,7 @@ from twisted.logger import (  # noqa: E402
 )
 
 from zizq_server.serve.h2c import h2c_channel_protocol  # noqa: E402
+from zizq_server.serve.transport import listen_tcp  # noqa: E402
 
 __all__ = ["BindError", "ListenerSpec", "run"]
 
@@ -174,7 +175,7 @@ def _bind_all(
     for spec in listeners:
         factory = _ListenerFactory(_ListenerView(server, spec.name))
         try:
-            port = reactor.listenTCP(spec.port, factory, interface=spec.interface)
+            port = listen_tcp(reactor, spec.port, factory, spec.interface)
         except CannotListenError as exc:
             for bound in ports:
                 bound.stopListening()

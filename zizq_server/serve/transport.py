@@ -1,0 +1,69 @@
+"""The TCP transport of every accepted connection: writes flushed per loop turn.
+
+Twisted's stock transport buffers each ``write`` and registers the socket
+for writability; the loop's next poll reports it writable, a chain of
+Python wrappers runs ``doWrite`` and the registration is dropped again.
+That is two ``epoll_ctl`` calls, an extra poll and ~20 us of Python per
+response, and a response that is ready now leaves one poll later.
+``TurnFlushedServer`` instead sends what was written at the end of the
+current loop turn (``call_soon``), so the header and body writes of one
+response, or the frames of one take-stream turn, leave in one ``send``.
+Only when the kernel does not take everything (a slow reader), or the
+connection is closing, does it fall back to Twisted's writability
+registration, which then finishes the job exactly as it always did.
+
+The connection's own address is also remembered: Daphne asks for it on
+every request, and Twisted answers with a ``getsockname`` system call.
+
+Twisted API relied on (pinned, covered by tests/zizq_server/test_transport.py):
+``tcp.Port.transport`` (the class a listening port wraps accepted sockets
+in), and ``abstract.FileDescriptor``'s ``doWrite``, ``dataBuffer``,
+``offset``, ``_tempDataLen`` and ``_writeDisconnecting``.
+"""
+
+from twisted.internet import tcp
+
+
+class TurnFlushedServer(tcp.Server):
+    """An accepted TCP connection whose writes leave at the end of the turn."""
+
+    _flush_scheduled = False
+    _host = None
+
+    def startWriting(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.reactor._asyncioEventloop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self.connected:
+            return
+        if self.disconnecting or self._writeDisconnecting:
+            # Closing (``loseConnection`` calls startWriting just before it
+            # sets ``disconnecting``): the reactor drains and closes as usual.
+            super().startWriting()
+            return
+        failed = self.doWrite()
+        if failed is not None or self._tempDataLen or self.offset < len(self.dataBuffer):
+            # The kernel's buffer is full or the send failed: the reactor's
+            # writability callback retries, or reports the lost connection.
+            super().startWriting()
+
+    def getHost(self):
+        if self._host is None:
+            self._host = super().getHost()
+        return self._host
+
+
+class TurnFlushedPort(tcp.Port):
+    """A listening TCP port whose connections use ``TurnFlushedServer``."""
+
+    transport = TurnFlushedServer
+
+
+def listen_tcp(reactor, port: int, factory, interface: str) -> TurnFlushedPort:
+    """``reactor.listenTCP`` with the turn-flushed transport."""
+    listening = TurnFlushedPort(port, factory, interface=interface, reactor=reactor)
+    listening.startListening()
+    return listening
