@@ -33,6 +33,9 @@ job_to_json = _impl.job_to_json
 job_to_obj = _impl.job_to_obj
 enqueued_to_obj = _impl.enqueued_to_obj
 error_to_obj = _impl.error_to_obj
+# Enqueue.
+plain_enqueue_request = _impl.plain_enqueue_request
+new_job = _impl.new_job
 # Ids.
 format_id = _impl.format_id
 
@@ -61,5 +64,7 @@ __all__ = [
     "job_to_obj",
     "enqueued_to_obj",
     "error_to_obj",
+    "plain_enqueue_request",
+    "new_job",
     "format_id",
 ]

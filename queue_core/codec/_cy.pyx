@@ -22,6 +22,7 @@ doing less, not from a different format:
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_CheckExact, PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact, PyFloat_FromDouble
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
 from cpython.long cimport PyLong_CheckExact, PyLong_FromLongLong
@@ -38,7 +39,9 @@ from libc.string cimport memcpy
 
 import orjson
 
-from .. import types
+from .. import names, types
+from ..defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
+from ..options import EnqueueRequest
 from ..types import Job
 from . import _py
 from ._py import ERROR_TAG, INDEX_TAG, JOB_TAG, PURGE_TAG
@@ -1050,6 +1053,124 @@ def error_to_obj(record):
         d["dequeued_at"] = v
     d["failed_at"] = _item(record, 5)
     return d
+
+
+# -- enqueue ---------------------------------------------------------------------
+
+cdef object _EnqueueRequest = EnqueueRequest
+cdef object _problem = names.problem
+cdef object _DEFAULT_PRIORITY = DEFAULT_PRIORITY
+cdef tuple _UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
+cdef object _ZERO = 0
+
+
+cdef inline object _field(dict obj, str name):
+    """``obj.get(name)`` without a method call (None when absent)."""
+    cdef PyObject* value = PyDict_GetItem(obj, name)
+    return None if value == NULL else <object>value
+
+
+cdef bint _plain_name(object value, str field) except -1:
+    """An exact ``str`` that ``names.problem`` would accept."""
+    cdef const unsigned char* p
+    cdef Py_ssize_t i, n
+    if not PyUnicode_CheckExact(value):
+        return False
+    if not PyUnicode_IS_ASCII(value):
+        return _problem(field, value) is None
+    p = <const unsigned char*>PyUnicode_DATA(value)
+    n = PyUnicode_GET_LENGTH(value)
+    if n == 0:
+        return False
+    for i in range(n):
+        if _refused(p[i]):
+            return False
+    return True
+
+
+cdef inline bint _refused(unsigned char c) noexcept:
+    """``,``, NUL and the reserved ``*?[]{}\\`` of ``names.problem``."""
+    return (
+        c == b"," or c == 0 or c == b"*" or c == b"?" or c == b"[" or c == b"]"
+        or c == b"{" or c == b"}" or c == b"\\"
+    )
+
+
+cdef bint _plain_int(object value, uint64_t limit) except -1:
+    """None, or an exact ``int`` in ``0..limit``."""
+    cdef uint64_t unused
+    return value is None or _u64(value, limit, &unused) == _OK
+
+
+def plain_enqueue_request(obj):
+    cdef dict d
+    cdef object job_type, queue, priority, ready_at, retry_limit, payload
+    cdef PyObject* raw
+    if not PyDict_CheckExact(obj):
+        return None
+    d = <dict>obj
+    raw = PyDict_GetItem(d, "payload")
+    if raw == NULL:
+        return None
+    job_type = _field(d, "type")
+    queue = _field(d, "queue")
+    if not _plain_name(job_type, "type") or not _plain_name(queue, "queue"):
+        return None
+    for name in _UNSET_OPTIONS:
+        if _field(d, name) is not None:
+            return None
+    priority = _field(d, "priority")
+    ready_at = _field(d, "ready_at")
+    retry_limit = _field(d, "retry_limit")
+    if not (
+        _plain_int(priority, MAX_PRIORITY)
+        and _plain_int(ready_at, MAX_U64)
+        and _plain_int(retry_limit, MAX_U32)
+    ):
+        return None
+    try:
+        payload = _dumps(<object>raw)
+    except TypeError:  # not a JSON value (orjson's error is a TypeError)
+        return None
+    if priority is None:
+        priority = _DEFAULT_PRIORITY
+    return _tuple_new(
+        _EnqueueRequest,
+        (job_type, queue, payload, priority, ready_at, retry_limit,
+         None, None, None, None, None),
+    )
+
+
+cdef inline void _fill(object job, int field, object value) noexcept:
+    Py_INCREF(value)
+    _slot(job, field)[0] = <PyObject*>value
+
+
+def new_job(request, job_id, status, ready_at):
+    """The job an enqueue request becomes, before it has been attempted."""
+    cdef object job
+    if Py_TYPE(request) != <PyTypeObject*>_EnqueueRequest:
+        return _py.new_job(request, job_id, status, ready_at)
+    job = _new_job()
+    _fill(job, F_ID, job_id)
+    _fill(job, F_TYPE, <object>PyTuple_GET_ITEM(request, 0))
+    _fill(job, F_QUEUE, <object>PyTuple_GET_ITEM(request, 1))
+    _fill(job, F_PRIORITY, <object>PyTuple_GET_ITEM(request, 3))
+    _fill(job, F_STATUS, status)
+    _fill(job, F_READY_AT, ready_at)
+    _fill(job, F_ATTEMPTS, _ZERO)
+    _fill(job, F_RETRY_LIMIT, <object>PyTuple_GET_ITEM(request, 5))
+    _fill(job, F_BACKOFF, <object>PyTuple_GET_ITEM(request, 6))
+    _fill(job, F_DEQUEUED_AT, None)
+    _fill(job, F_FAILED_AT, None)
+    _fill(job, F_RETENTION, <object>PyTuple_GET_ITEM(request, 7))
+    _fill(job, F_PURGE_AT, None)
+    _fill(job, F_COMPLETED_AT, None)
+    _fill(job, F_UNIQUE_KEY, <object>PyTuple_GET_ITEM(request, 8))
+    _fill(job, F_UNIQUE_WHILE, <object>PyTuple_GET_ITEM(request, 9))
+    _fill(job, F_BATCH, <object>PyTuple_GET_ITEM(request, 10))
+    _fill(job, F_PAYLOAD, <object>PyTuple_GET_ITEM(request, 2))
+    return job
 
 
 # -- ids -----------------------------------------------------------------------

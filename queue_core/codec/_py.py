@@ -24,6 +24,9 @@ import struct
 import msgpack
 import orjson
 
+from .. import names
+from ..defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
+from ..options import EnqueueRequest
 from ..types import (
     STATUS_NAMES,
     Backoff,
@@ -242,6 +245,74 @@ def error_to_obj(record: ErrorRecord) -> dict:
         d["dequeued_at"] = record.dequeued_at
     d["failed_at"] = record.failed_at
     return d
+
+
+# -- enqueue ---------------------------------------------------------------------
+
+_NOT_PLAIN = object()
+_UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
+
+
+def plain_enqueue_request(obj):
+    """The ``EnqueueRequest`` for a job-parameters map of the plain shape, or None.
+
+    Plain: a dict whose ``type`` and ``queue`` are valid names, with a
+    ``payload`` that is a JSON value, ``priority``/``ready_at``/``retry_limit``
+    absent, null or in range, and every other option absent or null. Nearly
+    every enqueue looks like that; for anything else the adapter's full
+    decoder answers, with its exact error messages. So this accepts only
+    what the full decoder accepts, and builds the same request from it.
+    """
+    if type(obj) is not dict or "payload" not in obj:
+        return None
+    job_type = obj.get("type")
+    queue = obj.get("queue")
+    if type(job_type) is not str or names.problem("type", job_type) is not None:
+        return None
+    if type(queue) is not str or names.problem("queue", queue) is not None:
+        return None
+    for name in _UNSET_OPTIONS:
+        if obj.get(name) is not None:
+            return None
+    priority = _plain_int(obj.get("priority"), MAX_PRIORITY)
+    ready_at = _plain_int(obj.get("ready_at"), MAX_U64)
+    retry_limit = _plain_int(obj.get("retry_limit"), MAX_U32)
+    if _NOT_PLAIN in (priority, ready_at, retry_limit):
+        return None
+    try:
+        payload = _dumps(obj["payload"])
+    except TypeError:  # not a JSON value (orjson's error is a TypeError)
+        return None
+    if priority is None:
+        priority = DEFAULT_PRIORITY
+    return EnqueueRequest(job_type, queue, payload, priority, ready_at, retry_limit)
+
+
+def _plain_int(value, maximum: int):
+    if value is None:
+        return None
+    if type(value) is not int or not 0 <= value <= maximum:
+        return _NOT_PLAIN
+    return value
+
+
+def new_job(request: EnqueueRequest, job_id: str, status: int, ready_at: int) -> Job:
+    """The job an enqueue request becomes, before it has been attempted."""
+    return Job(
+        job_id,
+        request.type,
+        request.queue,
+        request.priority,
+        status,
+        ready_at,
+        retry_limit=request.retry_limit,
+        backoff=request.backoff,
+        retention=request.retention,
+        unique_key=request.unique_key,
+        unique_while=request.unique_while,
+        batch=request.batch,
+        payload=request.payload,
+    )
 
 
 # -- ids -----------------------------------------------------------------------

@@ -6,8 +6,9 @@ written into the turn's batch. Ready jobs are offered to takers at once;
 the response waits for the commit (enqueue commit mode).
 """
 
+from ..codec import new_job
 from ..ids import new_id
-from ..types import READY, SCHEDULED, Job
+from ..types import READY, SCHEDULED
 from . import events, records
 
 
@@ -18,21 +19,7 @@ def apply(store, requests, now_ms: int) -> list:
     for req in requests:
         ready_at = now_ms if req.ready_at is None else req.ready_at
         status = SCHEDULED if ready_at > now_ms else READY
-        job = Job(
-            new_id(),
-            req.type,
-            req.queue,
-            req.priority,
-            status,
-            ready_at,
-            retry_limit=req.retry_limit,
-            backoff=req.backoff,
-            retention=req.retention,
-            unique_key=req.unique_key,
-            unique_while=req.unique_while,
-            batch=req.batch,
-            payload=req.payload,
-        )
+        job = new_job(req, new_id(), status, ready_at)
         records.save(store, job)
         if status == READY:
             store.ready.add(job.id, job.queue, job.priority)

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from queue_core.codec import _py
-from queue_core.defaults import MAX_PRIORITY, MAX_U32, MAX_U64
+from queue_core.defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
+from queue_core.options import EnqueueRequest
 from queue_core.types import (
     STATUS_NAMES,
     UNIQUE_SCOPES,
@@ -353,6 +354,129 @@ def test_codec_twins_agree_on_odd_key_arguments(cy_codec, name, args):
     assert _outcome(getattr(cy_codec, name), *args) == _outcome(
         getattr(_py, name), *args
     )
+
+
+# -- enqueue ------------------------------------------------------------------
+
+# Job-parameter maps as a decoder sees them: the keys the API knows with
+# values that are right, wrong in every way the full decoder reports (bad
+# names, out-of-range or boolean or float numbers, strings for numbers,
+# MessagePack bytes, integers orjson cannot write), or absent.
+PLAIN_NAME = st.sampled_from(["bench", "emails", "a.b:c-d", "é", "q" * 300])
+BAD_NAME = st.sampled_from(["", "a,b", "a\0b", "a*", "?", "[x]", "{", "}", "a\\b", "ü*"])
+ODD_VALUE = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5)
+    | st.binary(max_size=4)
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+)
+NUMBER = st.none() | st.integers(-2, 3) | st.sampled_from([MAX_PRIORITY, MAX_PRIORITY + 1, MAX_U32, MAX_U32 + 1, MAX_U64, MAX_U64 + 1]) | ODD_VALUE
+PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": PLAIN_NAME | BAD_NAME | ODD_VALUE,
+        "queue": PLAIN_NAME | BAD_NAME | ODD_VALUE,
+        "payload": JSON_VALUE | ODD_VALUE | st.just(2**64),
+        "priority": NUMBER,
+        "ready_at": NUMBER,
+        "retry_limit": NUMBER,
+        "backoff": st.none() | ODD_VALUE,
+        "retention": st.none() | ODD_VALUE,
+        "unique_key": st.none() | PLAIN_NAME,
+        "unique_while": st.none() | st.sampled_from(UNIQUE_SCOPES),
+        "batch": st.none() | ODD_VALUE,
+        "other": ODD_VALUE,
+    },
+)
+# ... and valid maps with one field changed to something at or beyond an
+# edge, so that the fast path's every check meets both of its sides.
+VALID_PARAMS = st.fixed_dictionaries(
+    {"type": PLAIN_NAME, "queue": PLAIN_NAME, "payload": JSON_VALUE},
+    optional={
+        "priority": st.integers(0, MAX_PRIORITY),
+        "ready_at": U64,
+        "retry_limit": U32,
+        "backoff": st.none(),
+        "unique_key": st.none(),
+    },
+)
+EDGES = {
+    "type": PLAIN_NAME | BAD_NAME | ODD_VALUE,
+    "queue": PLAIN_NAME | BAD_NAME | ODD_VALUE,
+    "payload": ODD_VALUE | st.sampled_from([2**64, -(2**63) - 1, b"x"]),
+    "priority": st.sampled_from([None, -1, 0, MAX_PRIORITY, MAX_PRIORITY + 1, True, 1.0, "1"]),
+    "ready_at": st.sampled_from([None, -1, 0, MAX_U64, MAX_U64 + 1, False, 2.5, [1]]),
+    "retry_limit": st.sampled_from([None, -1, 0, MAX_U32, MAX_U32 + 1, True, {}]),
+    "backoff": ODD_VALUE,
+    "retention": ODD_VALUE,
+    "unique_key": st.none() | PLAIN_NAME | ODD_VALUE,
+    "unique_while": st.none() | st.sampled_from(UNIQUE_SCOPES),
+    "batch": ODD_VALUE,
+}
+ONE_OFF = st.builds(
+    lambda base, change: {**base, **change},
+    VALID_PARAMS,
+    st.sampled_from(sorted(EDGES)).flatmap(lambda k: EDGES[k].map(lambda v: {k: v})),
+)
+JOB_PARAMS = PARAMS | ONE_OFF | VALID_PARAMS | ODD_VALUE
+REQUESTS = st.builds(
+    EnqueueRequest,
+    type=NAME,
+    queue=NAME,
+    payload=JSON_VALUE.map(orjson.dumps),
+    priority=st.integers(0, MAX_PRIORITY),
+    ready_at=OPT_U64,
+    retry_limit=OPT_U32,
+    backoff=st.none() | st.builds(Backoff, st.floats() | st.integers(0, 10), U32, U32),
+    retention=st.none() | st.builds(Retention, OPT_U64, OPT_U64),
+    unique_key=st.none() | NAME,
+    unique_while=st.none() | st.sampled_from(UNIQUE_SCOPES),
+    batch=st.none() | st.builds(Batch, NAME, NAME, NAME),
+)
+
+
+@TWINS
+@given(obj=JOB_PARAMS)
+def test_codec_twins_read_plain_enqueue_requests_identically(cy_codec, obj):
+    compiled = _outcome(cy_codec.plain_enqueue_request, obj)
+    reference = _outcome(_py.plain_enqueue_request, obj)
+    assert repr(compiled) == repr(reference)
+
+
+def test_plain_enqueue_request_takes_the_common_shapes(codec_impl):
+    payload = {"to": "a@example.com", "n": [1, 2.5, None]}
+    plain = codec_impl.plain_enqueue_request
+    assert plain({"type": "send", "queue": "emails", "payload": payload}) == EnqueueRequest(
+        "send", "emails", orjson.dumps(payload), DEFAULT_PRIORITY
+    )
+    full = {"type": "t", "queue": "q", "payload": None, "priority": 0,
+            "ready_at": MAX_U64, "retry_limit": MAX_U32, "backoff": None}
+    assert plain(full) == EnqueueRequest("t", "q", b"null", 0, MAX_U64, MAX_U32)
+    # Anything the full decoder must see (and answer) is left to it.
+    for odd in [
+        {"type": "t", "queue": "q"},
+        {"type": "t", "queue": "a,b", "payload": 1},
+        {"type": "t", "queue": "q", "payload": 1, "priority": True},
+        {"type": "t", "queue": "q", "payload": 1, "priority": MAX_PRIORITY + 1},
+        {"type": "t", "queue": "q", "payload": 1, "unique_key": "k"},
+        {"type": "t", "queue": "q", "payload": b"raw"},
+        ["t", "q", 1],
+    ]:
+        assert plain(odd) is None, odd
+
+
+@TWINS
+@given(request=REQUESTS, job_id=JOB_ID, status=st.sampled_from([0, 1]), ready_at=U64)
+def test_codec_twins_make_new_jobs_identically(cy_codec, request, job_id, status, ready_at):
+    compiled = cy_codec.new_job(request, job_id, status, ready_at)
+    reference = _py.new_job(request, job_id, status, ready_at)
+    assert type(compiled) is Job
+    assert _fields(compiled) == _fields(reference)
+    assert reference.attempts == 0 and reference.payload == request.payload
 
 
 @given(

@@ -3,6 +3,11 @@
 Bulk requests validate every job before anything is written, so a bad job
 anywhere rejects the whole request; the writes of one request then land in
 one batch, which makes the request atomic.
+
+A job of the plain shape (valid names, no pro options) is read by the
+compiled ``codec.plain_enqueue_request`` (~0.5 us instead of ~5 us); the
+others, and every error message, come from the full decoder in
+``serializers``.
 """
 
 from queue_core import codec
@@ -15,9 +20,11 @@ from ..negotiation import BodyError
 
 async def enqueue_one(request):
     body_fmt, body = await request.decoded_body()
-    job = parse_body(body_fmt, serializers.decode_job, body)
-    serializers.validate_job(job)
-    serializers.check_licence((job,))
+    job = codec.plain_enqueue_request(body)
+    if job is None:
+        job = parse_body(body_fmt, serializers.decode_job, body)
+        serializers.validate_job(job)
+        serializers.check_licence((job,))
     (created,) = await runtime.store.enqueue((job,))
     return 201, codec.enqueued_to_obj(created, False, False)
 
@@ -25,15 +32,29 @@ async def enqueue_one(request):
 async def enqueue_bulk(request):
     body_fmt, body = await request.decoded_body()
     items = parse_body(body_fmt, _jobs_list, body)
-    jobs = [
-        parse_body(body_fmt, serializers.decode_job, item, f"jobs[{i}]: ")
-        for i, item in enumerate(items)
-    ]
-    for i, job in enumerate(jobs):
-        serializers.validate_job(job, f"jobs[{i}]: ")
-    serializers.check_licence(jobs)
+    jobs = [codec.plain_enqueue_request(item) for item in items]
+    if None in jobs:
+        jobs = _decode_the_rest(body_fmt, items, jobs)
     created = await runtime.store.enqueue(jobs) if jobs else []
     return 201, {"jobs": [codec.enqueued_to_obj(j, False, False) for j in created]}
+
+
+def _decode_the_rest(body_fmt: str, items: list, plain: list) -> list:
+    """Fully decode the jobs the fast path left (None in ``plain``).
+
+    Errors come in the order the full decoder alone would give them: the
+    first decoding error of any job, then the first validation error, then
+    the licence check.
+    """
+    jobs = [
+        job or parse_body(body_fmt, serializers.decode_job, item, f"jobs[{i}]: ")
+        for i, (job, item) in enumerate(zip(plain, items))
+    ]
+    for i, job in enumerate(jobs):
+        if plain[i] is None:
+            serializers.validate_job(job, f"jobs[{i}]: ")
+    serializers.check_licence(jobs)
+    return jobs
 
 
 def _jobs_list(body) -> list:
