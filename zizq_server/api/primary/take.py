@@ -3,12 +3,14 @@
 A stock ``AsyncHttpConsumer`` cannot both stream forever and notice
 ``http.disconnect``, so each stream runs two halves: the request task waits
 on ``receive()`` for the disconnect, and a pump task writes frames. The
-engine appends claimed jobs to the taker's outbox and sets the pump's
-event; the pump renders everything waiting into ONE send (Twisted's HTTP/2
-slows down quadratically on many small sends, and one send is cheaper on
-HTTP/1.1 too). When nothing was sent for a heartbeat interval the pump
-sends a heartbeat frame. Whatever ends the stream (client gone, server
-shutdown), the taker is closed, which returns its unacked jobs to ``ready``.
+engine appends claimed jobs to the taker's outbox and wakes the pump; the
+pump renders everything waiting into ONE send (Twisted's HTTP/2 slows down
+quadratically on many small sends, and one send is cheaper on HTTP/1.1
+too). One timer per stream asks for a heartbeat frame when nothing was
+sent for a heartbeat interval. The pump sleeps on a bare future rather than
+``wait_for(event.wait(), interval)``, which made a task and a timer per
+wake-up and cost a loop iteration before each frame. Whatever ends the stream (client gone, server shutdown), the taker is
+closed, which returns its unacked jobs to ``ready``.
 """
 
 import asyncio
@@ -117,9 +119,14 @@ class TakeStream:
         self.render = _renderer(fmt)
         self.heartbeat = _HEARTBEATS[fmt]
         self.worker = worker
-        self.wake = asyncio.Event()
         self.ended = asyncio.Event()
-        self.taker = runtime.store.open_taker(queues, prefetch, self.wake.set)
+        self._loop = asyncio.get_running_loop()
+        self._interval_s = runtime.heartbeat_interval_ms / 1000
+        self._waiter = None  # the pump's future while it sleeps
+        self._beat_due = False
+        self._sent_at = self._loop.time()
+        self._timer = None
+        self.taker = runtime.store.open_taker(queues, prefetch, self._wake)
 
     async def run(self, receive) -> None:
         runtime.streams.add(self)
@@ -161,21 +168,41 @@ class TakeStream:
         while (await receive())["type"] != "http.disconnect":
             pass
 
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():  # done = cancelled with the stream
+                waiter.set_result(None)
+
+    def _tick(self) -> None:
+        """The heartbeat timer: a beat is due after an interval of silence."""
+        idle_s = self._loop.time() - self._sent_at
+        if idle_s >= self._interval_s:
+            self._beat_due = True
+            self._wake()
+            idle_s = 0.0
+        self._timer = self._loop.call_later(self._interval_s - idle_s, self._tick)
+
     async def _pump(self) -> None:
-        interval = runtime.heartbeat_interval_ms / 1000
-        taker, wake, send = self.taker, self.wake, self.send
-        while True:
-            try:
-                await asyncio.wait_for(wake.wait(), interval)
-            except TimeoutError:
-                await send(_more(self.heartbeat))
-                continue
-            wake.clear()
-            jobs, taker.outbox = taker.outbox, []
-            held = taker.in_flight
-            data = b"".join(self.render(j) for j in jobs if j.id in held)
-            if data:
-                await send(_more(data))
+        taker, send, loop = self.taker, self.send, self._loop
+        self._timer = loop.call_later(self._interval_s, self._tick)
+        try:
+            while True:
+                if not taker.outbox and not self._beat_due:
+                    self._waiter = loop.create_future()
+                    await self._waiter
+                jobs, taker.outbox = taker.outbox, []
+                held = taker.in_flight
+                data = b"".join(self.render(j) for j in jobs if j.id in held)
+                if not data and self._beat_due:
+                    data = self.heartbeat
+                self._beat_due = False
+                if data:
+                    self._sent_at = loop.time()
+                    await send(_more(data))
+        finally:
+            self._timer.cancel()
 
 
 def _more(data: bytes) -> dict:
