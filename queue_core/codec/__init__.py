@@ -38,6 +38,7 @@ plain_enqueue_request = _impl.plain_enqueue_request
 new_job = _impl.new_job
 # Ids.
 format_id = _impl.format_id
+IdGenerator = _impl.IdGenerator
 
 __all__ = [
     "IMPLEMENTATION",
@@ -67,4 +68,5 @@ __all__ = [
     "plain_enqueue_request",
     "new_job",
     "format_id",
+    "IdGenerator",
 ]

@@ -1,6 +1,6 @@
 """Stub for the compiled twin of ``queue_core.codec._py`` (same API)."""
 
-from typing import Any
+from typing import Any, Callable
 
 from ..options import EnqueueRequest
 from ..types import ErrorRecord, Job
@@ -35,6 +35,14 @@ def new_job(request: EnqueueRequest, job_id: str, status: int, ready_at: int) ->
 
 # Ids.
 def format_id(timestamp: int, counter_hi: int, counter_lo: int, entropy: int) -> str: ...
+
+class IdGenerator:
+    def __init__(
+        self,
+        clock_ms: Callable[[], int] | None = None,
+        getrandbits: Callable[[int], int] | None = None,
+    ) -> None: ...
+    def new_id(self) -> str: ...
 
 # Rendering.
 def job_dict(job: Job, with_payload: bool, payload: Any = None) -> dict: ...

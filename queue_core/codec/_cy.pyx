@@ -36,6 +36,9 @@ from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
+from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
+
+import random
 
 import orjson
 
@@ -1193,6 +1196,11 @@ cdef inline void _base36_12(uint64_t n, char* out):
 def format_id(uint64_t timestamp, uint64_t counter_hi, uint64_t counter_lo,
               uint64_t entropy):
     """A SCRU128 id as its canonical 25 lowercase base-36 characters."""
+    return _format_id(timestamp, counter_hi, counter_lo, entropy)
+
+
+cdef str _format_id(uint64_t timestamp, uint64_t counter_hi, uint64_t counter_lo,
+                    uint64_t entropy):
     if (timestamp >> 48) or (counter_hi >> 24) or (counter_lo >> 24) or (entropy >> 32):
         return _py.format_id(timestamp, counter_hi, counter_lo, entropy)
     cdef _u128 value = (
@@ -1207,3 +1215,48 @@ def format_id(uint64_t timestamp, uint64_t counter_hi, uint64_t counter_lo,
     _base36_12(<uint64_t>(rest % _SPLIT), buf + 1)
     buf[0] = _DIGITS[<uint64_t>(rest // _SPLIT)]
     return PyUnicode_DecodeASCII(buf, 25, NULL)
+
+
+cdef enum:
+    _MAX_COUNTER = 0xFFFFFF
+
+
+cdef class IdGenerator:
+    """``_py.IdGenerator`` with its state in C and the wall clock read by
+    ``clock_gettime``; given the same ``clock_ms`` and ``getrandbits`` both
+    twins produce the same ids."""
+
+    cdef object _clock_ms
+    cdef object _getrandbits
+    cdef uint64_t _timestamp, _counter_hi, _counter_lo, _ts_counter_hi
+
+    def __init__(self, clock_ms=None, getrandbits=None):
+        self._clock_ms = clock_ms
+        self._getrandbits = getrandbits or random.Random().getrandbits
+
+    cdef uint64_t _now_ms(self) except? 0:
+        cdef timespec ts
+        if self._clock_ms is not None:
+            return self._clock_ms()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return <uint64_t>ts.tv_sec * 1000 + <uint64_t>ts.tv_nsec // 1000000
+
+    def new_id(self):
+        cdef uint64_t ts = self._now_ms()
+        if ts > self._timestamp:
+            self._timestamp = ts
+            self._counter_lo = self._getrandbits(24)
+            if ts - self._ts_counter_hi >= 1000:
+                self._ts_counter_hi = ts
+                self._counter_hi = self._getrandbits(24)
+        else:
+            self._counter_lo += 1
+            if self._counter_lo > _MAX_COUNTER:
+                self._counter_lo = 0
+                self._counter_hi += 1
+                if self._counter_hi > _MAX_COUNTER:
+                    self._counter_hi = 0
+                    self._timestamp += 1
+        return _format_id(
+            self._timestamp, self._counter_hi, self._counter_lo, self._getrandbits(32)
+        )

@@ -499,11 +499,45 @@ def test_format_id_extremes(codec_impl):
     assert int(top, 36) == 2**128 - 1
 
 
-def test_generated_ids_increase_strictly():
-    from queue_core.ids import IdGenerator, id_timestamp_ms, is_valid_id
+def test_generated_ids_increase_strictly(codec_impl):
+    from queue_core.ids import id_timestamp_ms, is_valid_id
 
-    generator = IdGenerator()
+    generator = codec_impl.IdGenerator()
     ids = [generator.new_id() for _ in range(20_000)]
     assert ids == sorted(set(ids))
     assert all(is_valid_id(i) for i in ids[:100])
     assert id_timestamp_ms(ids[0]) <= id_timestamp_ms(ids[-1])
+
+
+@TWINS
+@given(
+    steps=st.lists(st.integers(-3, 1500), min_size=1, max_size=60),
+    seed=st.integers(0, 2**32),
+    high=st.booleans(),
+)
+def test_codec_twins_generate_the_same_ids(cy_codec, steps, seed, high):
+    """Same clock and randomness, same ids: through clock stalls, clock
+    steps backwards, second boundaries and (``high``: counters that start
+    near their top) counter overflow into the next millisecond."""
+    import random
+
+    def drive(twin):
+        ticks = iter(steps)
+        now = [1_700_000_000_000]
+
+        def clock_ms():
+            now[0] += next(ticks, 0)
+            return now[0]
+
+        rng = random.Random(seed)
+
+        def getrandbits(bits):
+            value = rng.getrandbits(bits)
+            return (2**bits - 1 - (value & 3)) if high and bits == 24 else value
+
+        generator = twin.IdGenerator(clock_ms, getrandbits)
+        return [generator.new_id() for _ in range(len(steps) + 10)]
+
+    compiled, reference = drive(cy_codec), drive(_py)
+    assert compiled == reference
+    assert reference == sorted(set(reference))
