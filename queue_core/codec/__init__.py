@@ -32,6 +32,7 @@ decode_error = _impl.decode_error
 job_to_json = _impl.job_to_json
 job_to_obj = _impl.job_to_obj
 enqueued_to_obj = _impl.enqueued_to_obj
+enqueued_to_json = _impl.enqueued_to_json
 error_to_obj = _impl.error_to_obj
 # Enqueue.
 plain_enqueue_request = _impl.plain_enqueue_request
@@ -64,6 +65,7 @@ __all__ = [
     "job_to_json",
     "job_to_obj",
     "enqueued_to_obj",
+    "enqueued_to_json",
     "error_to_obj",
     "plain_enqueue_request",
     "new_job",

@@ -35,7 +35,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_CheckExact
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, strlen
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
 import random
@@ -814,8 +814,12 @@ cdef object _status_name(object status):
     return _item(_STATUS_NAMES, code)
 
 
-cdef int _json_job(_Buf* b, object job, object payload) except -1:
-    """The fields of ``job_dict`` + ``_with_batch``, as compact JSON."""
+cdef int _json_job(_Buf* b, object job, object payload, const char* extra=NULL) except -1:
+    """The fields of ``job_dict`` + ``_with_batch``, as compact JSON.
+
+    ``extra`` is written just before ``batch`` (an enqueue confirmation's
+    ``duplicate`` and ``folded``).
+    """
     cdef object v, name = _status_name(_get(job, F_STATUS))
     if name is None:
         return _PUNT
@@ -869,6 +873,8 @@ cdef int _json_job(_Buf* b, object job, object payload) except -1:
         or _json_field(b, b'"unique_while":', _get(job, F_UNIQUE_WHILE))
     ):
         return _PUNT
+    if extra != NULL:
+        _put(b, extra, strlen(extra))
     v = _get(job, F_BATCH)
     if v is not None and (
         not _tuple_of(v, Batch, 3)
@@ -914,6 +920,29 @@ def job_to_json(job, with_payload):
     try:
         if _json_job(&b, job, payload):
             return _py.job_to_json(job, with_payload)
+        return _close(&b)
+    finally:
+        free(b.data)
+
+
+cdef const char* _ENQUEUED_FLAGS[4]
+_ENQUEUED_FLAGS[0] = b',"duplicate":false,"folded":false'
+_ENQUEUED_FLAGS[1] = b',"duplicate":false,"folded":true'
+_ENQUEUED_FLAGS[2] = b',"duplicate":true,"folded":false'
+_ENQUEUED_FLAGS[3] = b',"duplicate":true,"folded":true'
+
+
+def enqueued_to_json(job, duplicate, folded):
+    """``enqueued_to_obj`` as compact JSON, written directly."""
+    cdef _Buf b
+    cdef int flags
+    if not _complete(job) or type(duplicate) is not bool or type(folded) is not bool:
+        return _py.enqueued_to_json(job, duplicate, folded)
+    flags = (2 if duplicate else 0) + (1 if folded else 0)
+    _open(&b, 320)
+    try:
+        if _json_job(&b, job, None, _ENQUEUED_FLAGS[flags]):
+            return _py.enqueued_to_json(job, duplicate, folded)
         return _close(&b)
     finally:
         free(b.data)

@@ -237,6 +237,11 @@ def enqueued_to_obj(job: Job, duplicate: bool, folded: bool) -> dict:
     return _with_batch(d, job)
 
 
+def enqueued_to_json(job: Job, duplicate: bool, folded: bool) -> bytes:
+    """``enqueued_to_obj`` as compact JSON."""
+    return _dumps(enqueued_to_obj(job, duplicate, folded))
+
+
 def error_to_obj(record: ErrorRecord) -> dict:
     d = {"attempt": record.attempt, "message": record.message}
     if record.error_type is not None:

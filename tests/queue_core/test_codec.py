@@ -168,6 +168,13 @@ def test_codec_twins_render_dicts_identically(cy_codec, job, with_payload, flags
     )
 
 
+@TWINS
+@given(job=JOBS, duplicate=st.booleans(), folded=st.booleans())
+def test_enqueued_to_json_is_the_confirmation_dict_as_json(codec_impl, job, duplicate, folded):
+    expected = orjson.dumps(_py.enqueued_to_obj(job, duplicate, folded))
+    assert codec_impl.enqueued_to_json(job, duplicate, folded) == expected
+
+
 def test_job_to_json_matches_orjson_for_strings_and_numbers(codec_impl):
     """Escapes, raw non-ASCII, u64 ints and float spelling are orjson's."""
     name = "".join(map(chr, range(32))) + '"\\/\x7fé\u2028\U0001f600'

@@ -15,7 +15,7 @@ from queue_core import codec
 from ...runtime import runtime
 from .. import fields, serializers
 from ..app import parse_body
-from ..negotiation import BodyError
+from ..negotiation import JSON, BodyError
 
 
 async def enqueue_one(request):
@@ -26,6 +26,8 @@ async def enqueue_one(request):
         serializers.validate_job(job)
         serializers.check_licence((job,))
     (created,) = await runtime.store.enqueue((job,))
+    if request.fmt == JSON:
+        return 201, codec.enqueued_to_json(created, False, False)
     return 201, codec.enqueued_to_obj(created, False, False)
 
 
@@ -36,6 +38,11 @@ async def enqueue_bulk(request):
     if None in jobs:
         jobs = _decode_the_rest(body_fmt, items, jobs)
     created = await runtime.store.enqueue(jobs) if jobs else []
+    if request.fmt == JSON:
+        # The confirmations are written as JSON directly, not as dicts for
+        # orjson: ~1 us a job less.
+        rendered = [codec.enqueued_to_json(j, False, False) for j in created]
+        return 201, b'{"jobs":[' + b",".join(rendered) + b"]}"
     return 201, {"jobs": [codec.enqueued_to_obj(j, False, False) for j in created]}
 
 
