@@ -20,13 +20,13 @@ def apply(store, requests, now_ms: int) -> list:
         ready_at = now_ms if req.ready_at is None else req.ready_at
         status = SCHEDULED if ready_at > now_ms else READY
         job = new_job(req, new_id(), status, ready_at)
-        records.save(store, job)
         if status == READY:
             store.ready.add(job.id, job.queue, job.priority)
             any_ready = True
         else:
             store.add_scheduled(job.id, ready_at)
         jobs.append(job)
+    records.save_new(store, jobs)
     if events.enabled():
         for job in jobs:
             events.job_event("job enqueued", job, type=job.type)

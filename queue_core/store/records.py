@@ -1,8 +1,8 @@
 """Writing a job's persisted form: its record, its index entry, its counts.
 
-Every status change goes through ``save`` or ``drop`` so the ``J`` record,
-the ``I`` index entry, the ``P`` purge entry and the in-memory per-queue
-counts can never disagree.
+Every status change goes through ``save`` (``save_new`` for new jobs),
+``refile`` or ``drop``, so the ``J`` record, the ``I`` index entry, the
+``P`` purge entry and the in-memory per-queue counts can never disagree.
 """
 
 from .. import codec
@@ -39,6 +39,26 @@ def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) ->
         ks.delete(codec.purge_key(old_purge_at, job.id))
     if job.purge_at is not None and job.purge_at != old_purge_at:
         ks.put(codec.purge_key(job.purge_at, job.id), b"")
+
+
+def save_new(store, jobs) -> None:
+    """Persist jobs never stored before (an enqueue's: no purge entry yet).
+
+    ``save`` for each, minus its checks for entries to replace, and with the
+    counts added once per queue and status rather than once per job.
+    """
+    ks = store.ks
+    added = {}
+    for job in jobs:
+        ks.put(codec.job_key(job.id), codec.encode_job(job))
+        ks.put(
+            codec.index_key(job.status, job.queue, job.id),
+            codec.index_value(job.priority, job.ready_at),
+        )
+        key = (job.queue, job.status)
+        added[key] = added.get(key, 0) + 1
+    for (queue, status), n in added.items():
+        _count(store, queue, status, n)
 
 
 def refile(store, job: Job, old_status: int) -> None:
