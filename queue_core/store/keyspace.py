@@ -10,10 +10,19 @@ the WAL (and fsynced, when any of the coalesced callers asked for fsync).
 A batch that has coalesced ``max_requests`` committing requests (the
 ``--enqueue-batch-size`` / ``--complete-batch-size`` knobs) is written at
 once rather than at the end of the turn, which bounds batch size and latency.
+
+fsync commits are pipelined. A write with ``sync`` set holds the GIL
+through the fsync, stalling the whole server for it; ``flush_wal(True)``
+releases the GIL. So a batch that must be synced is written like any other
+and its callers wait for the next WAL sync, which runs in one dedicated
+thread while the loop goes on with the next turns; a sync covers every
+write before it, so the callers of the turns that arrive meanwhile share
+the following one.
 """
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from rocksdict import (
     BlockBasedOptions,
@@ -84,6 +93,9 @@ class Keyspace:
         self._buffered = WriteOptions()
         self._fsync = WriteOptions()
         self._fsync.sync = True
+        self._awaiting_sync = []  # futures of written batches to resolve after a sync
+        self._syncing = None  # the task running WAL syncs, while there is one
+        self._sync_thread = None  # created on first use
 
     # -- writes ---------------------------------------------------------------
 
@@ -127,15 +139,42 @@ class Keyspace:
         self._requests = 0
         self._sync = False
         self._future = None
+        pipelined = sync and _loop_running()
         try:
-            self.db.write(batch, self._fsync if sync else self._buffered)
+            self.db.write(batch, self._fsync if sync and not pipelined else self._buffered)
         except Exception as exc:  # rocksdict raises bare Exception
             if future is not None and not future.done():
                 future.set_exception(StorageError(f"write failed: {exc}"))
                 return
             raise StorageError(f"write failed: {exc}") from None
-        if future is not None and not future.done():
+        if future is None:
+            return
+        if pipelined:
+            self._sync_then_resolve(future)
+        elif not future.done():
             future.set_result(None)
+
+    def _sync_then_resolve(self, future) -> None:
+        self._awaiting_sync.append(future)
+        if self._syncing is None:
+            self._syncing = asyncio.ensure_future(self._sync_loop())
+
+    async def _sync_loop(self) -> None:
+        """Sync the WAL in the sync thread until no written batch awaits one."""
+        loop = asyncio.get_running_loop()
+        if self._sync_thread is None:
+            self._sync_thread = ThreadPoolExecutor(1, thread_name_prefix="zizq-wal-sync")
+        try:
+            while self._awaiting_sync:
+                waiting, self._awaiting_sync = self._awaiting_sync, []
+                try:
+                    await loop.run_in_executor(self._sync_thread, self.db.flush_wal, True)
+                except Exception as exc:  # rocksdict raises bare Exception
+                    _settle(waiting, StorageError(f"WAL sync failed: {exc}"))
+                else:
+                    _settle(waiting, None)
+        finally:
+            self._syncing = None
 
     # -- reads ----------------------------------------------------------------
 
@@ -173,14 +212,40 @@ class Keyspace:
             it.prev()
 
     def compact(self) -> None:
-        """Full manual compaction of the keyspace."""
-        self.flush()
+        """Full manual compaction of what has been written.
+
+        Safe to run in another thread; the pending batch is not touched
+        (``flush`` it first, on the loop's thread).
+        """
         self.db.compact_range(None, None)
 
     def close(self) -> None:
         self.flush()
+        if self._sync_thread is not None:
+            self._sync_thread.shutdown(wait=True)  # no sync may outlive the db
         self.db.flush_wal(True)
+        _settle(self._awaiting_sync, None)
+        self._awaiting_sync = []
         self.db.close()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _settle(futures, error) -> None:
+    """Resolve ``futures`` (None) or fail them with ``error``."""
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def prefix_end(prefix: bytes) -> bytes:

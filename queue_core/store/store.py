@@ -160,7 +160,12 @@ class Store:
         return patched
 
     async def compact(self) -> None:
-        """Full compaction, off the event loop thread."""
+        """Full compaction, off the event loop thread.
+
+        The pending batch is written here, on the loop's thread: the batch,
+        the overlay and commit futures belong to it.
+        """
+        self.ks.flush()
         await asyncio.get_running_loop().run_in_executor(None, self.ks.compact)
 
     async def _compact_after(self, touched: int) -> None:

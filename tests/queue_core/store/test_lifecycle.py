@@ -1,5 +1,7 @@
 """Engine lifecycle on a real RocksDB: enqueue, take, ack, nack, requeue."""
 
+import asyncio
+
 import pytest
 
 from queue_core.errors import NotFound, StorageError
@@ -215,11 +217,36 @@ def test_second_open_of_a_locked_database_fails_clearly(store):
         Store(store.path)
 
 
+class SyncCountingDb:
+    """The store's real database, counting the WAL syncs asked of it: a
+    write with ``sync`` set, or ``flush_wal(True)`` (the pipelined form,
+    which RocksDB's "Cumulative WAL ... syncs" statistic does not count)."""
+
+    def __init__(self, db) -> None:
+        self._db = db
+        self.syncs = 0
+        self.events = []
+
+    def write(self, batch, options):
+        self.syncs += bool(options.sync)
+        self.events.append("write+sync" if options.sync else "write")
+        return self._db.write(batch, options)
+
+    def flush_wal(self, sync):
+        self.syncs += bool(sync)
+        result = self._db.flush_wal(sync)
+        self.events.append("sync")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
 def _wal_syncs(store) -> int:
-    """How many times RocksDB has synced the WAL since the store opened."""
-    stats = store.ks.db.property_value("rocksdb.stats")
-    line = next(l for l in stats.splitlines() if l.startswith("Cumulative WAL:"))
-    return int(line.split(" writes, ", 1)[1].split(" syncs", 1)[0])
+    """How many WAL syncs the store has asked RocksDB for so far."""
+    if not isinstance(store.ks.db, SyncCountingDb):
+        store.ks.db = SyncCountingDb(store.ks.db)
+    return store.ks.db.syncs
 
 
 @pytest.mark.parametrize(
@@ -250,3 +277,47 @@ def test_commit_modes_sync_the_wal_only_when_asked(
     before, after_enqueue, after_take, after_ack = run(scenario())
     assert (after_enqueue > before) is enqueue_syncs
     assert (after_ack > after_take) is ack_syncs
+
+
+def test_fsync_answers_come_after_a_wal_sync_that_followed_the_write(open_store):
+    store = open_store(enqueue_fsync=True)
+    _wal_syncs(store)  # install the counting proxy
+    events = store.ks.db.events
+
+    async def scenario():
+        await store.enqueue([req()])
+        events.append("answered")
+
+    run(scenario())
+    assert events == ["write", "sync", "answered"]
+
+
+def test_concurrent_fsync_commits_share_syncs_and_all_land(open_store):
+    store = open_store(enqueue_fsync=True)
+    _wal_syncs(store)
+    db = store.ks.db
+
+    async def scenario():
+        return await asyncio.gather(*(store.enqueue([req()]) for _ in range(50)))
+
+    created = [job for jobs in run(scenario()) for job in jobs]
+    assert 1 <= db.syncs < 50
+    assert db.events[-1] == "sync"
+    assert all(store.ks.db.get(b"J" + job.id.encode()) is not None for job in created)
+
+
+def test_close_waits_for_a_sync_in_progress(open_store):
+    store = open_store(enqueue_fsync=True)
+
+    async def scenario():
+        task = asyncio.ensure_future(store.enqueue([req()]))
+        await asyncio.sleep(0)  # written, and its sync under way
+        store.close()
+        return await task
+
+    [job] = run(scenario())
+    reopened = Store(store.path)
+    try:
+        assert reopened.ks.get(b"J" + job.id.encode()) is not None
+    finally:
+        reopened.close()
