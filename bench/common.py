@@ -33,8 +33,9 @@ def pinned(core: int, argv: list) -> list:
 class BenchServer:
     """A ``zizq serve`` on core 0 with a temporary (or given) root directory."""
 
-    def __init__(self, *flags, root_dir=None, quiet=False) -> None:
+    def __init__(self, *flags, root_dir=None, quiet=False, prefix=()) -> None:
         self.own_root = root_dir is None
+        self.prefix = list(prefix)  # e.g. a valgrind command line
         self.root_dir = root_dir or tempfile.mkdtemp(prefix="zizq-bench-")
         self.flags = list(flags)
         # quiet: warnings only, but still the start-up lines we wait for.
@@ -45,7 +46,7 @@ class BenchServer:
     def start(self, timeout: float = 120.0) -> float:
         """Start and wait until it serves; returns seconds from spawn to serving."""
         argv = [
-            sys.executable, "-m", "zizq_server.cli", "serve",
+            *self.prefix, sys.executable, "-m", "zizq_server.cli", "serve",
             "--root-dir", self.root_dir, "--port", "0", "--no-admin",
             "--log-format", "json", *self.flags,
         ]

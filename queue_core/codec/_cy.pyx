@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Job records <-> bytes, RocksDB keys, and response rendering (compiled twin).
+"""Job records <-> bytes, RocksDB keys, response rendering, enqueue requests
+and ids (compiled twin).
 
 Every function returns exactly what its namesake in ``_py.py`` returns (that
 module documents the key layout and the record format); the speed comes from

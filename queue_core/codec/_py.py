@@ -1,4 +1,5 @@
-"""Job records <-> bytes, RocksDB keys, and response rendering (reference).
+"""Job records <-> bytes, RocksDB keys, response rendering, enqueue requests
+and ids (reference).
 
 Key layout (one keyspace, a tag byte per kind; ids are 25 ASCII bytes and
 sort in creation order; integers are big-endian so byte order = numeric
