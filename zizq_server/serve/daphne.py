@@ -157,6 +157,9 @@ def _daphne_server(application, listeners: list[ListenerSpec]) -> Server:
         endpoints=[spec.address for spec in listeners],
         signal_handlers=False,
         action_logger=None,
+        # No "server: daphne" header: clients do not need it, and adding it
+        # to every response costs a header lookup and a header write.
+        server_name="",
         # Take streams and event sockets live as long as their clients do.
         http_timeout=None,
         websocket_timeout=-1,
