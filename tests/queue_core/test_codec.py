@@ -381,7 +381,8 @@ ODD_VALUE = (
     | st.lists(st.integers(), max_size=2)
     | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
 )
-NUMBER = st.none() | st.integers(-2, 3) | st.sampled_from([MAX_PRIORITY, MAX_PRIORITY + 1, MAX_U32, MAX_U32 + 1, MAX_U64, MAX_U64 + 1]) | ODD_VALUE
+EDGE_INTS = [MAX_PRIORITY, MAX_PRIORITY + 1, MAX_U32, MAX_U32 + 1, MAX_U64, MAX_U64 + 1]
+NUMBER = st.none() | st.integers(-2, 3) | st.sampled_from(EDGE_INTS) | ODD_VALUE
 PARAMS = st.fixed_dictionaries(
     {},
     optional={

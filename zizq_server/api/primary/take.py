@@ -9,8 +9,9 @@ quadratically on many small sends, and one send is cheaper on HTTP/1.1
 too). One timer per stream asks for a heartbeat frame when nothing was
 sent for a heartbeat interval. The pump sleeps on a bare future rather than
 ``wait_for(event.wait(), interval)``, which made a task and a timer per
-wake-up and cost a loop iteration before each frame. Whatever ends the stream (client gone, server shutdown), the taker is
-closed, which returns its unacked jobs to ``ready``.
+wake-up and cost a loop iteration before each frame. Whatever ends the
+stream (client gone, server shutdown), the taker is closed, which returns
+its unacked jobs to ``ready``.
 """
 
 import asyncio
