@@ -103,6 +103,13 @@ class Keyspace:
         self._batch.put(key, value)
         self._overlay[key] = value
 
+    def put_many(self, entries) -> None:
+        """``put`` each ``(key, value)`` of ``entries``, in order."""
+        put = self._batch.put
+        for key, value in entries:
+            put(key, value)
+        self._overlay.update(entries)
+
     def delete(self, key: bytes) -> None:
         self._batch.delete(key)
         self._overlay[key] = None

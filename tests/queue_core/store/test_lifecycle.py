@@ -4,10 +4,11 @@ import asyncio
 
 import pytest
 
+from queue_core import codec
 from queue_core.errors import NotFound, StorageError
 from queue_core.options import EnqueueRequest, FailureRequest
-from queue_core.store import Store
-from queue_core.types import Backoff, Retention
+from queue_core.store import Store, enqueue
+from queue_core.types import READY, SCHEDULED, Backoff, Retention
 
 from .conftest import run, turn
 
@@ -45,6 +46,19 @@ def test_enqueue_sets_status_from_ready_at(store, clock):
         assert store.get(later.id).status_name == "scheduled"
 
     run(body())
+
+
+def test_enqueued_jobs_are_readable_before_their_batch_is_written(store, clock):
+    requests = [req(), req(queue="r"), req(ready_at=clock() + 1)]
+    jobs = enqueue.apply(store, requests, clock())
+    assert [store.get(j.id).queue for j in jobs] == ["q", "r", "q"]
+    assert store.ks.db.get(codec.job_key(jobs[0].id)) is None  # not written yet
+    store.ks.flush()
+    for job in jobs:
+        assert codec.decode_job(job.id, store.ks.db.get(codec.job_key(job.id))).queue
+        entry = store.ks.db.get(codec.index_key(job.status, job.queue, job.id))
+        assert entry == codec.index_value(job.priority, job.ready_at)
+    assert store.counts == {("q", READY): 1, ("r", READY): 1, ("q", SCHEDULED): 1}
 
 
 def test_take_orders_by_priority_then_fifo_across_queues(store):
