@@ -2,9 +2,14 @@
 
 rocksdict's ``write()`` holds the GIL for the whole call, fsync included, so
 threads buy nothing. Instead every operation of one event-loop turn writes
-into one shared ``WriteBatch`` (and an overlay dict, so reads in the same
-turn see those writes), and the batch is written once, at the end of the
-turn, by a ``call_soon`` callback. Callers that answer a client await
+into one shared overlay dict (key -> value, None for a delete; reads in the
+same turn see it), and the overlay is written once, as one ``WriteBatch``,
+at the end of the turn, by a ``call_soon`` callback. The batch holds the
+overlay's final value of each key in key order: RocksDB inserts a batch
+into its memtable in batch order and starts each insert from where the
+last one ended, so neighbouring keys cost a fraction of keys that jump
+between the record, index and purge ranges (bulk enqueue: 50k -> 43k
+instructions a job; its ``db.write`` 1.9 -> 1.0 us a job). Callers that answer a client await
 ``commit()``, which resolves after that write, so an answered request is in
 the WAL (and fsynced, when any of the coalesced callers asked for fsync).
 A batch that has coalesced ``max_requests`` committing requests (the
@@ -84,7 +89,6 @@ class Keyspace:
 
     def __init__(self, db: Rdict) -> None:
         self.db = db
-        self._batch = WriteBatch(raw_mode=True)
         self._overlay = {}  # key -> value (None: deleted) of the pending batch
         self._requests = 0
         self._sync = False
@@ -100,18 +104,13 @@ class Keyspace:
     # -- writes ---------------------------------------------------------------
 
     def put(self, key: bytes, value: bytes) -> None:
-        self._batch.put(key, value)
         self._overlay[key] = value
 
     def put_many(self, entries) -> None:
         """``put`` each ``(key, value)`` of ``entries``, in order."""
-        put = self._batch.put
-        for key, value in entries:
-            put(key, value)
         self._overlay.update(entries)
 
     def delete(self, key: bytes) -> None:
-        self._batch.delete(key)
         self._overlay[key] = None
 
     async def commit(self, sync: bool = False, max_requests: int = 0) -> None:
@@ -140,8 +139,7 @@ class Keyspace:
         self._scheduled = False
         if not self._overlay:
             return
-        batch, future, sync = self._batch, self._future, self._sync
-        self._batch = WriteBatch(raw_mode=True)
+        batch, future, sync = _sorted_batch(self._overlay), self._future, self._sync
         self._overlay = {}
         self._requests = 0
         self._sync = False
@@ -234,6 +232,18 @@ class Keyspace:
         _settle(self._awaiting_sync, None)
         self._awaiting_sync = []
         self.db.close()
+
+
+def _sorted_batch(overlay: dict) -> WriteBatch:
+    """The overlay's writes in key order (see the module docstring)."""
+    batch = WriteBatch(raw_mode=True)
+    put, delete = batch.put, batch.delete
+    for key, value in sorted(overlay.items()):
+        if value is None:
+            delete(key)
+        else:
+            put(key, value)
+    return batch
 
 
 def _loop_running() -> bool:

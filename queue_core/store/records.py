@@ -45,20 +45,19 @@ def save_new(store, jobs) -> None:
     """Persist jobs never stored before (an enqueue's: no purge entry yet).
 
     ``save`` for each, minus its checks for entries to replace, and with the
-    counts added once per queue and status rather than once per job. The
-    records go into the batch before the index entries, not interleaved:
-    RocksDB inserts a batch into its memtable in order, and runs of
-    neighbouring keys insert in half the time (bench: 1.9 -> 1.0 us a job).
+    counts added once per queue and status rather than once per job.
     """
-    entries = [(codec.job_key(job.id), codec.encode_job(job)) for job in jobs]
-    entries += [
-        (
-            codec.index_key(job.status, job.queue, job.id),
-            codec.index_value(job.priority, job.ready_at),
-        )
-        for job in jobs
-    ]
-    store.ks.put_many(entries)
+    ks = store.ks
+    ks.put_many([(codec.job_key(job.id), codec.encode_job(job)) for job in jobs])
+    ks.put_many(
+        [
+            (
+                codec.index_key(job.status, job.queue, job.id),
+                codec.index_value(job.priority, job.ready_at),
+            )
+            for job in jobs
+        ]
+    )
     added = {}
     for job in jobs:
         key = (job.queue, job.status)
