@@ -33,10 +33,13 @@ job_to_json = _impl.job_to_json
 job_to_obj = _impl.job_to_obj
 enqueued_to_obj = _impl.enqueued_to_obj
 enqueued_to_json = _impl.enqueued_to_json
+bulk_enqueued_to_json = _impl.bulk_enqueued_to_json
 error_to_obj = _impl.error_to_obj
 # Enqueue.
 plain_enqueue_request = _impl.plain_enqueue_request
 new_job = _impl.new_job
+new_jobs = _impl.new_jobs
+new_job_entries = _impl.new_job_entries
 # Ids.
 format_id = _impl.format_id
 IdGenerator = _impl.IdGenerator
@@ -66,9 +69,12 @@ __all__ = [
     "job_to_obj",
     "enqueued_to_obj",
     "enqueued_to_json",
+    "bulk_enqueued_to_json",
     "error_to_obj",
     "plain_enqueue_request",
     "new_job",
+    "new_jobs",
+    "new_job_entries",
     "format_id",
     "IdGenerator",
 ]

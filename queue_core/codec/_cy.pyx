@@ -309,7 +309,7 @@ cdef bytes _key(
     return out
 
 
-def job_key(job_id):
+cpdef job_key(job_id):
     cdef bytes key = _key(b"J", 0, 0, _ABSENT, job_id, 0, 0)
     return _py.job_key(job_id) if key is None else key
 
@@ -322,7 +322,7 @@ def index_prefix(status, queue):
     return _py.index_prefix(status, queue) if key is None else key
 
 
-def index_key(status, queue, job_id):
+cpdef index_key(status, queue, job_id):
     cdef uint64_t s
     cdef bytes key = None
     if _u64(status, 255, &s) == _OK:
@@ -345,7 +345,7 @@ def parse_index_key(key):
     )
 
 
-def index_value(priority, ready_at):
+cpdef index_value(priority, ready_at):
     cdef uint64_t p, r
     cdef char out[10]
     cdef int i
@@ -637,7 +637,7 @@ cdef object _new_job():
     return job
 
 
-def encode_job(job):
+cpdef encode_job(job):
     cdef _Buf b
     cdef int field
     cdef object payload
@@ -949,6 +949,25 @@ def enqueued_to_json(job, duplicate, folded):
         free(b.data)
 
 
+def bulk_enqueued_to_json(jobs):
+    """``_py.bulk_enqueued_to_json``: every confirmation written into one buffer."""
+    cdef _Buf b
+    cdef bint first = True
+    _open(&b, 16 + 320 * len(jobs))
+    try:
+        _put(&b, b'{"jobs":[', 9)
+        for job in jobs:
+            if not first:
+                _byte(&b, b",")
+            first = False
+            if not _complete(job) or _json_job(&b, job, None, _ENQUEUED_FLAGS[0]):
+                return _py.bulk_enqueued_to_json(jobs)
+        _put(&b, b"]}", 2)
+        return _close(&b)
+    finally:
+        free(b.data)
+
+
 cdef dict _job_dict(object job, bint with_payload, object payload, int extra):
     """``_py.job_dict`` for a complete ``Job``, or None to punt.
 
@@ -1095,6 +1114,8 @@ cdef object _problem = names.problem
 cdef object _DEFAULT_PRIORITY = DEFAULT_PRIORITY
 cdef tuple _UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
 cdef object _ZERO = 0
+cdef object _READY = types.READY
+cdef object _SCHEDULED = types.SCHEDULED
 
 
 cdef inline object _field(dict obj, str name):
@@ -1179,7 +1200,7 @@ cdef inline void _fill(object job, int field, object value) noexcept:
     _slot(job, field)[0] = <PyObject*>value
 
 
-def new_job(request, job_id, status, ready_at):
+cpdef new_job(request, job_id, status, ready_at):
     """The job an enqueue request becomes, before it has been attempted."""
     cdef object job
     if Py_TYPE(request) != <PyTypeObject*>_EnqueueRequest:
@@ -1204,6 +1225,36 @@ def new_job(request, job_id, status, ready_at):
     _fill(job, F_BATCH, <object>PyTuple_GET_ITEM(request, 10))
     _fill(job, F_PAYLOAD, <object>PyTuple_GET_ITEM(request, 2))
     return job
+
+
+def new_jobs(requests, now_ms, new_id):
+    """``_py.new_jobs``, without an interpreted loop around ``new_job``."""
+    cdef list jobs = []
+    cdef object ready_at
+    for request in requests:
+        if Py_TYPE(request) == <PyTypeObject*>_EnqueueRequest:
+            ready_at = <object>PyTuple_GET_ITEM(request, 4)
+        else:
+            ready_at = request.ready_at
+        if ready_at is None:
+            ready_at = now_ms
+        status = _SCHEDULED if ready_at > now_ms else _READY
+        jobs.append(new_job(request, new_id(), status, ready_at))
+    return jobs
+
+
+def new_job_entries(jobs):
+    """``_py.new_job_entries``, calling the key and record encoders directly."""
+    cdef list entries = []
+    for job in jobs:
+        entries.append((job_key(job.id), encode_job(job)))
+        entries.append(
+            (
+                index_key(job.status, job.queue, job.id),
+                index_value(job.priority, job.ready_at),
+            )
+        )
+    return entries
 
 
 # -- ids -----------------------------------------------------------------------

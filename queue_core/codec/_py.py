@@ -31,6 +31,8 @@ from .. import names
 from ..defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
 from ..options import EnqueueRequest
 from ..types import (
+    READY,
+    SCHEDULED,
     STATUS_NAMES,
     Backoff,
     Batch,
@@ -243,6 +245,11 @@ def enqueued_to_json(job: Job, duplicate: bool, folded: bool) -> bytes:
     return _dumps(enqueued_to_obj(job, duplicate, folded))
 
 
+def bulk_enqueued_to_json(jobs) -> bytes:
+    """A bulk enqueue's answer, ``{"jobs": [...]}`` of new jobs, as compact JSON."""
+    return _dumps({"jobs": [enqueued_to_obj(job, False, False) for job in jobs]})
+
+
 def error_to_obj(record: ErrorRecord) -> dict:
     d = {"attempt": record.attempt, "message": record.message}
     if record.error_type is not None:
@@ -321,6 +328,33 @@ def new_job(request: EnqueueRequest, job_id: str, status: int, ready_at: int) ->
         batch=request.batch,
         payload=request.payload,
     )
+
+
+def new_jobs(requests, now_ms: int, new_id) -> list:
+    """The jobs an enqueue's requests become, in order, ids from ``new_id()``.
+
+    A request without ``ready_at`` is ready now; one due later is scheduled.
+    """
+    jobs = []
+    for request in requests:
+        ready_at = now_ms if request.ready_at is None else request.ready_at
+        status = SCHEDULED if ready_at > now_ms else READY
+        jobs.append(new_job(request, new_id(), status, ready_at))
+    return jobs
+
+
+def new_job_entries(jobs) -> list:
+    """``(key, value)`` of the record and of the index entry of each job."""
+    entries = []
+    for job in jobs:
+        entries.append((job_key(job.id), encode_job(job)))
+        entries.append(
+            (
+                index_key(job.status, job.queue, job.id),
+                index_value(job.priority, job.ready_at),
+            )
+        )
+    return entries
 
 
 # -- ids -----------------------------------------------------------------------

@@ -6,26 +6,22 @@ written into the turn's batch. Ready jobs are offered to takers at once;
 the response waits for the commit (enqueue commit mode).
 """
 
-from ..codec import new_job
+from ..codec import new_jobs
 from ..ids import new_id
-from ..types import READY, SCHEDULED
+from ..types import READY
 from . import events, records
 
 
 def apply(store, requests, now_ms: int) -> list:
     """Write every request; return the new jobs in input order."""
-    jobs = []
+    jobs = new_jobs(requests, now_ms, new_id)
     any_ready = False
-    for req in requests:
-        ready_at = now_ms if req.ready_at is None else req.ready_at
-        status = SCHEDULED if ready_at > now_ms else READY
-        job = new_job(req, new_id(), status, ready_at)
-        if status == READY:
+    for job in jobs:
+        if job.status == READY:
             store.ready.add(job.id, job.queue, job.priority)
             any_ready = True
         else:
-            store.add_scheduled(job.id, ready_at)
-        jobs.append(job)
+            store.add_scheduled(job.id, job.ready_at)
     records.save_new(store, jobs)
     if events.enabled():
         for job in jobs:

@@ -47,17 +47,7 @@ def save_new(store, jobs) -> None:
     ``save`` for each, minus its checks for entries to replace, and with the
     counts added once per queue and status rather than once per job.
     """
-    ks = store.ks
-    ks.put_many([(codec.job_key(job.id), codec.encode_job(job)) for job in jobs])
-    ks.put_many(
-        [
-            (
-                codec.index_key(job.status, job.queue, job.id),
-                codec.index_value(job.priority, job.ready_at),
-            )
-            for job in jobs
-        ]
-    )
+    store.ks.put_many(codec.new_job_entries(jobs))
     added = {}
     for job in jobs:
         key = (job.queue, job.status)

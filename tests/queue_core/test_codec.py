@@ -299,6 +299,10 @@ def test_codec_twins_agree_outside_the_domain(cy_codec, job):
     assert _outcome(cy_codec.enqueued_to_obj, job, 1, 0) == _outcome(
         _py.enqueued_to_obj, job, 1, 0
     )
+    for name in ["bulk_enqueued_to_json", "new_job_entries"]:
+        jobs = [_job(), job]
+        cy, py = _outcome(getattr(cy_codec, name), jobs), _outcome(getattr(_py, name), jobs)
+        assert cy == py, name
 
 
 GOOD_RECORD = _py.encode_job(_job())
@@ -485,6 +489,56 @@ def test_codec_twins_make_new_jobs_identically(cy_codec, request, job_id, status
     assert type(compiled) is Job
     assert _fields(compiled) == _fields(reference)
     assert reference.attempts == 0 and reference.payload == request.payload
+
+
+def _counting_ids():
+    """A ``new_id`` giving 25-digit ids 0, 1, 2, ..."""
+    counter = iter(range(10**9))
+    return lambda: f"{next(counter):025d}"
+
+
+@TWINS
+@given(requests=st.lists(REQUESTS, max_size=5), now_ms=U64)
+def test_codec_twins_turn_requests_into_jobs_identically(cy_codec, requests, now_ms):
+    compiled = cy_codec.new_jobs(requests, now_ms, _counting_ids())
+    reference = _py.new_jobs(requests, now_ms, _counting_ids())
+    assert [_fields(job) for job in compiled] == [_fields(job) for job in reference]
+    assert [job.id for job in reference] == [f"{i:025d}" for i in range(len(requests))]
+
+
+def test_new_jobs_schedule_only_what_is_due_later(codec_impl):
+    requests = [
+        EnqueueRequest("t", "q", b"1", 0, ready_at)
+        for ready_at in [None, 9, 10, 11, MAX_U64]
+    ]
+    jobs = codec_impl.new_jobs(requests, 10, _counting_ids())
+    assert [(job.status_name, job.ready_at) for job in jobs] == [
+        ("ready", 10), ("ready", 9), ("ready", 10), ("scheduled", 11),
+        ("scheduled", MAX_U64),
+    ]
+
+
+@TWINS
+@given(jobs=st.lists(JOBS, max_size=4))
+def test_new_job_entries_are_each_record_and_index_entry(codec_impl, jobs):
+    expected = []
+    for job in jobs:
+        expected.append((_py.job_key(job.id), _py.encode_job(job)))
+        expected.append(
+            (
+                _py.index_key(job.status, job.queue, job.id),
+                _py.index_value(job.priority, job.ready_at),
+            )
+        )
+    assert codec_impl.new_job_entries(jobs) == expected
+
+
+@TWINS
+@given(jobs=st.lists(JOBS, max_size=4))
+def test_bulk_enqueued_to_json_lists_the_confirmations(codec_impl, jobs):
+    confirmations = [_py.enqueued_to_obj(job, False, False) for job in jobs]
+    expected = orjson.dumps({"jobs": confirmations})
+    assert codec_impl.bulk_enqueued_to_json(jobs) == expected
 
 
 @given(
