@@ -2,7 +2,8 @@
 
 Validation happened in the adapter; here every request of one call gets an
 id, a status (``scheduled`` when ``ready_at`` is in the future) and is
-written into the turn's batch. Ready jobs are offered to takers at once;
+written into the turn's batch. Ready jobs are offered to takers at once
+(a dispatch pass now, not at the end of the turn: ``Dispatcher.run_now``);
 the response waits for the commit (enqueue commit mode).
 """
 
@@ -27,5 +28,5 @@ def apply(store, requests, now_ms: int) -> list:
         for job in jobs:
             events.job_event("job enqueued", job, type=job.type)
     if any_ready:
-        store.dispatcher.schedule()
+        store.dispatcher.run_now()
     return jobs

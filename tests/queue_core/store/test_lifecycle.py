@@ -61,6 +61,17 @@ def test_enqueued_jobs_are_readable_before_their_batch_is_written(store, clock):
     assert store.counts == {("q", READY): 1, ("r", READY): 1, ("q", SCHEDULED): 1}
 
 
+def test_an_enqueue_hands_its_job_to_a_waiting_stream_at_once(store, clock):
+    async def body():
+        worker = Worker(store, prefetch=1)
+        await turn()
+        (job,) = enqueue.apply(store, [req()], clock())
+        # In the enqueue's own dispatch pass, not one at the end of the turn.
+        assert worker.ids == [job.id] and list(worker.taker.in_flight) == [job.id]
+
+    run(body())
+
+
 def test_take_orders_by_priority_then_fifo_across_queues(store):
     async def body():
         jobs = await store.enqueue(
