@@ -238,7 +238,8 @@ def _sorted_batch(overlay: dict) -> WriteBatch:
     """The overlay's writes in key order (see the module docstring)."""
     batch = WriteBatch(raw_mode=True)
     put, delete = batch.put, batch.delete
-    for key, value in sorted(overlay.items()):
+    for key in sorted(overlay):  # keys alone sort faster than (key, value)
+        value = overlay[key]
         if value is None:
             delete(key)
         else:
