@@ -8,13 +8,15 @@ at the end of the turn, by a ``call_soon`` callback. The batch holds the
 overlay's final value of each key in key order: RocksDB inserts a batch
 into its memtable in batch order and starts each insert from where the
 last one ended, so neighbouring keys cost a fraction of keys that jump
-between the record, index and purge ranges (bulk enqueue: 50k -> 43k
-instructions a job; its ``db.write`` 1.9 -> 1.0 us a job). Callers that answer a client await
-``commit()``, which resolves after that write, so an answered request is in
-the WAL (and fsynced, when any of the coalesced callers asked for fsync).
-A batch that has coalesced ``max_requests`` committing requests (the
-``--enqueue-batch-size`` / ``--complete-batch-size`` knobs) is written at
-once rather than at the end of the turn, which bounds batch size and latency.
+between the record, index and purge ranges (a bulk enqueue's ``db.write``:
+1.9 -> 1.0 us a job).
+
+Callers that answer a client await ``commit()``, which resolves after that
+write, so an answered request is in the WAL (and fsynced, when any of the
+coalesced callers asked for fsync). A batch that has coalesced
+``max_requests`` committing requests (the ``--enqueue-batch-size`` /
+``--complete-batch-size`` knobs) is written at once rather than at the end
+of the turn, which bounds batch size and latency.
 
 fsync commits are pipelined. A write with ``sync`` set holds the GIL
 through the fsync, stalling the whole server for it; ``flush_wal(True)``
