@@ -6,16 +6,21 @@ ASGI app, driven as a subprocess.
 stdout gets one JSON line per event (listening, ready, stopping), then
 "Server stopped."; a BindError prints "Error: <msg>" to stderr and exits 1.
 Streams write MARKER_DIR/disconnect-<id> when told the client went away.
+With SIGTERM_AFTER_START=1 in the environment the server signals itself
+right after its stop handlers go in.
 """
 
 import asyncio
 import gc
 import json
+import os
+import signal
 import socket
 import sys
 from pathlib import Path
 
 from tests.zizq_server._bodies import pattern
+from zizq_server.serve import daphne
 from zizq_server.serve.daphne import BindError, ListenerSpec, run
 
 STREAM_INTERVAL_S = 0.05
@@ -134,7 +139,20 @@ def parse_listener(arg: str) -> ListenerSpec:
     return ListenerSpec(name=name, host=host, port=int(port))
 
 
+def signal_right_after_start() -> None:
+    """Send SIGTERM the moment the loop's stop handlers are installed."""
+    start = daphne._Lifecycle.start
+
+    def start_then_signal(self):
+        start(self)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    daphne._Lifecycle.start = start_then_signal
+
+
 def main() -> int:
+    if os.environ.get("SIGTERM_AFTER_START"):
+        signal_right_after_start()
     ports = []
 
     def on_listening(name, host, port):

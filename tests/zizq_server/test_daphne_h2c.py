@@ -31,12 +31,13 @@ DISCONNECT_TIMEOUT_S = 0.5
 class ServerProcess:
     """The helper server as a subprocess, with its stdout as JSON events."""
 
-    def __init__(self, marker_dir: Path, *listeners: str):
+    def __init__(self, marker_dir: Path, *listeners: str, env=None):
         self.marker_dir = marker_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.zizq_server._daphne_app"]
             + [str(marker_dir), *listeners],
             cwd=REPO_ROOT,
+            env=None if env is None else {**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -287,6 +288,17 @@ def test_sigterm_stops_accepting_runs_on_stop_and_exits_0(tmp_path):
     assert process.next_line() == "Server stopped."
     assert process.next_line() is None
     assert process.proc.stderr.read() == ""
+
+
+def test_a_signal_just_after_the_stop_handlers_go_in_stops_gracefully(tmp_path):
+    # uvloop acts on a signal only once run_forever has set its wakeup fd:
+    # the handlers must go in on the loop's first turn, not before it runs.
+    env = {"SIGTERM_AFTER_START": "1"}
+    process = ServerProcess(tmp_path, "primary=127.0.0.1:0", env=env)
+    assert process.proc.wait(timeout=START_TIMEOUT_S) == 0
+    events = [process.next_event()["event"] for _ in range(3)]
+    assert events == ["listening", "ready", "stopping"]
+    assert process.next_line() == "Server stopped."
 
 
 class H2cConnection:

@@ -114,7 +114,9 @@ def run(
         reactor.addSystemEventTrigger(
             "before", "shutdown", _cancel_applications, server
         )
-        reactor.callWhenRunning(lifecycle.start)
+        # In the loop's first turn, not in Twisted's start-up triggers, which
+        # fire before run_forever (see _Lifecycle.catch_early_signals).
+        reactor.callWhenRunning(loop.call_soon, lifecycle.start)
         reactor.run(installSignalHandlers=False)
     finally:
         lifecycle.release_signals()
@@ -273,9 +275,13 @@ class _Lifecycle:
     def catch_early_signals(self) -> None:
         """Until the loop runs, a stop signal is only noted.
 
-        The loop's own handlers see nothing before it runs (uvloop watches
-        signals from ``run_forever`` on), so plain handlers note them and
-        ``start`` acts on them.
+        The loop's own handlers see nothing before it runs: uvloop records
+        a signal in its handler but wakes up for it through the wakeup fd,
+        which it sets from ``run_forever`` on, so a signal between
+        ``add_signal_handler`` and ``run_forever`` would be kept and never
+        acted on. Plain handlers note signals until then, and ``start``,
+        which swaps in the loop's handlers, runs in the loop's first turn
+        and acts on what was noted.
         """
 
         def note(signum, frame):
