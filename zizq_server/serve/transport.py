@@ -15,7 +15,7 @@ registration, which then finishes the job exactly as it always did.
 The connection's own address is also remembered: Daphne asks for it on
 every request, and Twisted answers with a ``getsockname`` system call.
 
-Twisted API relied on (pinned, covered by tests/zizq_server/test_transport.py):
+Twisted API relied on (pinned, covered by tests/zizq_server/test_daphne_h2c.py):
 ``tcp.Port.transport`` (the class a listening port wraps accepted sockets
 in), and ``abstract.FileDescriptor``'s ``doWrite``, ``dataBuffer``,
 ``offset``, ``_tempDataLen`` and ``_writeDisconnecting``.
