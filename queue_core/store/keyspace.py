@@ -42,7 +42,7 @@ from rocksdict import (
 )
 
 from ..errors import StorageError
-from .turns import at_turn_end
+from .turns import at_turn_end, running_loop
 
 _MISSING = object()
 
@@ -146,7 +146,7 @@ class Keyspace:
         self._requests = 0
         self._sync = False
         self._future = None
-        pipelined = sync and _loop_running()
+        pipelined = sync and running_loop() is not None
         try:
             self.db.write(batch, self._fsync if sync and not pipelined else self._buffered)
         except Exception as exc:  # rocksdict raises bare Exception
@@ -247,14 +247,6 @@ def _sorted_batch(overlay: dict) -> WriteBatch:
         else:
             put(key, value)
     return batch
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _settle(futures, error) -> None:
