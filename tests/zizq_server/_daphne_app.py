@@ -44,6 +44,11 @@ async def app(scope, receive, send):
         await stream(scope, receive, send)
     elif scope["path"] == "/big":
         await big(scope, receive, send)
+    elif scope["path"] == "/echo":
+        await echo(scope, receive, send)
+    elif scope["path"] == "/raise":
+        await receive()
+        raise RuntimeError("raised by /raise")
 
 
 async def hello(scope, receive, send):
@@ -74,6 +79,23 @@ async def big(scope, receive, send):
     headers = [(b"content-length", str(size).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": pattern(size)})
+
+
+async def echo(scope, receive, send):
+    """The request as the application saw it: scope, body and messages."""
+    messages = [await receive()]
+    while messages[-1].get("more_body"):
+        messages.append(await receive())
+    shown = {
+        key: value.decode("latin-1") if isinstance(value, bytes) else value
+        for key, value in scope.items()
+        if key not in ("headers", "asgi", "state", "extensions")
+    }
+    shown["headers"] = [[n.decode(), v.decode("latin-1")] for n, v in scope["headers"]]
+    shown["body"] = b"".join(m["body"] for m in messages).decode("latin-1")
+    body = json.dumps(shown).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def stream(scope, receive, send):

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.zizq_server._bodies import pattern
+from tests.zizq_server._wire import read_response, read_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 10
@@ -177,8 +178,8 @@ def test_http11_keep_alive_reuses_one_connection(server):
         reader = sock.makefile("rb")
         for _ in range(3):
             sock.sendall(b"GET /hello HTTP/1.1\r\nHost: test\r\n\r\n")
-            head, body = read_chunked_response(reader)
-            assert head.startswith(b"HTTP/1.1 200")
+            status, _, body = read_response(reader)
+            assert status.startswith(b"HTTP/1.1 200")
             assert json.loads(body)["listener"] == "primary"
 
 
@@ -359,28 +360,6 @@ class H2cConnection:
 
 def body_of(events: list) -> bytes:
     return b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived))
-
-
-def read_until(sock: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        data += chunk
-    return data
-
-
-def read_chunked_response(reader) -> tuple[bytes, bytes]:
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        head += reader.readline()
-    body = b""
-    while size := int(reader.readline(), 16):
-        body += reader.read(size)
-        reader.readline()
-    reader.readline()
-    return head, body
 
 
 def test_every_connection_disables_nagle():

@@ -10,6 +10,10 @@ bookkeeping, reply path and periodic checkers.
   one shared Server. Daphne's HTTP and WebSocket protocols create their
   application through ``factory.server``, so the view stamps
   ``scope["listener"]`` on every scope, whatever the protocol.
+- HTTP/1.1 requests of the everyday shape skip Twisted's parser and
+  Daphne's request (``http1.Http1Channel``); the view starts their
+  application instances (``start_application``) and the shutdown cancels
+  them with Daphne's own.
 - Listeners bind synchronously, in list order, before the reactor starts:
   a bind failure raises ``BindError`` out of ``run()`` with nothing left
   running. A TLS listener would bind with ``reactor.listenSSL`` and the
@@ -168,6 +172,9 @@ def _daphne_server(application, listeners: list[ListenerSpec]) -> Server:
     )
     # What Server.run() would have set up before listening.
     server.connections = {}
+    # Application instances of requests that came through http1's shortcut
+    # and so are not in server.connections.
+    server.shortcut_instances = set()
     return server
 
 
@@ -205,6 +212,7 @@ class _ListenerView:
     def __init__(self, server: Server, name: str):
         self._server = server
         self.name = name
+        self.root_path = server.root_path  # read per request by http1
         self.ws_factory = _websocket_factory(self, server)
 
     def __getattr__(self, attribute):
@@ -213,6 +221,16 @@ class _ListenerView:
     def create_application(self, protocol, scope):
         scope["listener"] = self.name
         return self._server.create_application(protocol, scope)
+
+    def start_application(self, scope, receive, send) -> asyncio.Task:
+        """Run the application for a request of http1's shortcut."""
+        scope["listener"] = self.name
+        application = self._server.application(scope, receive, send)
+        task = asyncio.get_running_loop().create_task(application)
+        running = self._server.shortcut_instances
+        running.add(task)
+        task.add_done_callback(running.discard)
+        return task
 
 
 def _websocket_factory(view: _ListenerView, server: Server) -> WebSocketFactory:
@@ -358,9 +376,11 @@ def _cancel_applications(server: Server) -> defer.Deferred:
     connection whose application has not started yet (its request body is
     still arriving) or was already reaped.
     """
+    instances = [
+        details.get("application_instance") for details in server.connections.values()
+    ]
     running = []
-    for details in server.connections.values():
-        instance = details.get("application_instance")
+    for instance in [*instances, *server.shortcut_instances]:
         if instance is not None and not instance.done():
             instance.cancel()
             running.append(instance)

@@ -6,7 +6,7 @@ Ruby client does, for every request) gets a 400 from the HTTP/1.1 parser.
 ``H2cChannelProtocol`` watches the first bytes of each connection: the
 24-byte HTTP/2 client preface hands the connection to Twisted's
 ``H2Connection`` exactly as Twisted does after ALPN; anything else goes to
-the HTTP/1.1 channel untouched. A request line differs from the preface in
+the HTTP/1.1 channel (``http1.Http1Channel``) untouched. A request line differs from the preface in
 its first byte or so, so HTTP/1.1 is never delayed.
 
 Private Twisted API relied on (Twisted is pinned to 26.10.0 for this, and
@@ -25,7 +25,9 @@ tests/zizq_server/test_daphne_h2c.py covers it):
 """
 
 from twisted.web._http2 import H2Connection
-from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
+from twisted.web.http import _GenericHTTPChannelProtocol
+
+from zizq_server.serve.http1 import Http1Channel
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -82,4 +84,4 @@ def h2c_channel_protocol(factory):
     Meant as an ``HTTPFactory.protocol`` class attribute, the slot Twisted
     fills with ``_genericHTTPChannelProtocolFactory``.
     """
-    return H2cChannelProtocol(HTTPChannel())
+    return H2cChannelProtocol(Http1Channel())

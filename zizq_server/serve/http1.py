@@ -1,0 +1,332 @@
+"""HTTP/1.1 requests of the everyday shape, handed to the application directly.
+
+A request through Twisted's ``HTTPChannel`` and Daphne's ``WebRequest`` runs
+~450 Python function calls before and after the application does its work:
+a line parser called per header line, a ``Headers`` object filled and then
+walked three times, an ``inlineCallbacks`` generator, an ``asyncio.Queue``
+per request, the server's connection table, a ``Headers`` object for the
+response and a write per header line. That is ~80% of the CPU of a single
+enqueue (bench/instructions.py: a request to a do-nothing ASGI app costs
+~510k instructions, the enqueue itself ~130k).
+
+``Http1Channel`` is Twisted's ``HTTPChannel`` with a shortcut in front. A
+request in the shape every client library sends (``HTTP/1.1``, an origin
+path, token header names, a ``Content-Length`` body or none) is parsed from
+the connection's buffer in one pass and run as an ASGI application task
+with the scope Daphne would have built; its response is written as one
+block, with a ``Content-Length`` when the application sends the body in one
+message and chunked otherwise. Anything else (``HTTP/1.0``, ``HEAD``,
+``Connection: close``, ``Expect``, ``Transfer-Encoding``, ``Upgrade``,
+obsolete line folding, a header Twisted or Daphne would refuse, an
+oversized head or body) hands the connection, from that request on, to
+Twisted's parser and Daphne's request exactly as before: the shortcut only
+ever takes requests whose outcome through the stock path is known, and
+everything it does not take keeps the stock behaviour, errors included.
+
+What the shortcut keeps of the stock path: the idle timeout (reset on
+data, never firing while a request is in flight), one request at a time
+per connection (pipelined bytes wait, and the socket stops being read
+after 16 KiB of them), ``http.disconnect`` to the application when the
+response is done or the client goes away, the application cancelled if it
+outlives its client by the server's ``application_close_timeout``, and
+``Exception inside application`` logged by Daphne's logger.
+
+Twisted API relied on (pinned, covered by tests/zizq_server/test_http1.py):
+``HTTPChannel``'s ``dataReceived``, ``connectionLost``,
+``timeoutConnection``, ``resetTimeout``, ``setTimeout``, ``timeOut`` and
+``_networkProducer``; ``http.RESPONSES``; ``http_headers._nameEncoder``
+and ``_sanitizeLinearWhitespace`` (the response header canonicalisation
+Twisted applies).
+"""
+
+import asyncio
+import logging
+import re
+from urllib.parse import unquote
+
+from twisted.internet.interfaces import ISSLTransport
+from twisted.web.http import RESPONSES, HTTPChannel
+from twisted.web.http_headers import _nameEncoder, _sanitizeLinearWhitespace
+
+__all__ = ["Http1Channel"]
+
+logger = logging.getLogger("daphne.server")
+
+# The largest head (request line and headers) the shortcut parses; Twisted's
+# own limit for the stock path is 16 KiB of header lines.
+MAX_HEAD_BYTES = 8192
+# The largest body the shortcut buffers; a larger one streams through
+# Twisted's request body handling instead.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# Pipelined bytes held while a request is in flight before reading pauses
+# (Twisted's _optimisticEagerReadSize).
+MAX_WAITING_BYTES = 16384
+
+_TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
+# A request line with an origin-form target (printable ASCII, no spaces).
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") (/[\x21-\x7e]*) HTTP/1\.1")
+# A header line the stock path accepts as is: Twisted refuses NUL, CR and
+# LF in values, Daphne the bytes of RFC 9110 section 5.5.
+_HEADER_LINE = re.compile(
+    rb"(" + _TOKEN + rb"):[ \t]*([^\x00\r\n\x0b\x0c\x1c\x1d\x1e\x85]*?)[ \t]*"
+)
+# Headers the stock path gives a meaning beyond passing them on: a request
+# with any of these goes there. (Connection: keep-alive is let through.)
+_STOCK_ONLY = frozenset(
+    (b"transfer-encoding", b"expect", b"upgrade", b"daphne-root-path")
+)
+_NO_BODY_STATUSES = (204, 304)
+_DISCONNECT = {"type": "http.disconnect"}
+
+
+def parse_head(head: bytes):
+    """``(method, target, headers, body_length)`` of a request head the
+    shortcut takes, or None for one that goes the stock way.
+
+    ``head`` is everything before the blank line. ``headers`` are
+    ``(lowercase name, value)`` pairs in arrival order, without names
+    containing ``_`` (Daphne drops those: CVE-2015-0219).
+    """
+    lines = head.split(b"\r\n")
+    request_line = _REQUEST_LINE.fullmatch(lines[0])
+    if request_line is None:
+        return None
+    method, target = request_line.groups()
+    if method == b"HEAD":
+        return None
+    headers = []
+    length = None
+    for line in lines[1:]:
+        header = _HEADER_LINE.fullmatch(line)
+        if header is None:
+            return None
+        name, value = header.groups()
+        name = name.lower()
+        if name == b"content-length":
+            if length is not None or not value.isdigit():
+                return None
+            length = int(value)
+        elif name == b"connection":
+            if value.lower() != b"keep-alive":
+                return None
+        elif name in _STOCK_ONLY:
+            return None
+        if b"_" not in name:
+            headers.append((name, value))
+    return method, target, headers, length or 0
+
+
+class Http1Channel(HTTPChannel):
+    """Twisted's HTTP/1.1 channel with the shortcut described above."""
+
+    _stock = False  # this connection now belongs to Twisted's parser
+    _exchange = None  # the request in flight through the shortcut
+    _head = None  # parsed head of the request whose body is arriving
+    _paused = False  # reading stopped while pipelined bytes wait
+
+    def connectionMade(self):
+        super().connectionMade()
+        self._buffer = b""
+        peer, host = self.transport.getPeer(), self.transport.getHost()
+        self._client = [str(peer.host), peer.port] if hasattr(peer, "host") else None
+        self._server = [str(host.host), host.port] if hasattr(host, "host") else None
+        self._scheme = "https" if ISSLTransport(self.transport, None) else "http"
+
+    def dataReceived(self, data):
+        if self._stock:
+            return super().dataReceived(data)
+        self.resetTimeout()
+        self._buffer += data
+        if self._exchange is None:
+            self._next_request()
+        elif len(self._buffer) > MAX_WAITING_BYTES and not self._paused:
+            self._paused = True
+            self._networkProducer.pauseProducing()
+
+    def _next_request(self):
+        """Start the request at the front of the buffer once it is whole."""
+        buffer = self._buffer
+        if self._head is None:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    self._to_stock()
+                return
+            parsed = None if end > MAX_HEAD_BYTES else parse_head(buffer[:end])
+            if parsed is None or parsed[3] > MAX_BODY_BYTES:
+                self._to_stock()
+                return
+            self._head = parsed, end + 4
+        (method, target, headers, length), body_at = self._head
+        if len(buffer) < body_at + length:
+            return
+        self._head = None
+        self._buffer = buffer[body_at + length :]
+        body = buffer[body_at : body_at + length]
+        self._exchange = _Exchange(self, self._scope(method, target, headers), body)
+
+    def _to_stock(self):
+        self._stock = True
+        data, self._buffer = self._buffer, b""
+        super().dataReceived(data)
+
+    def _scope(self, method: bytes, target: bytes, headers: list) -> dict:
+        # Daphne's WebRequest.process builds the same scope.
+        path, _, query = target.partition(b"?")
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method.decode("ascii"),
+            "path": unquote(path.decode("ascii")),
+            "raw_path": path,
+            "root_path": self.factory.server.root_path,
+            "scheme": self._scheme,
+            "query_string": query,
+            "headers": headers,
+            "client": self._client,
+            "server": self._server,
+        }
+
+    def exchange_done(self):
+        """The response is written: read on, and take the next request."""
+        self._exchange = None
+        if self._paused:
+            self._paused = False
+            self._networkProducer.resumeProducing()
+        if self._buffer:
+            self._next_request()
+
+    def timeoutConnection(self):
+        if self._exchange is not None:
+            # A stream may stay quiet for longer than the idle timeout;
+            # Twisted too suspends the timeout while a request runs.
+            self.setTimeout(self.timeOut)
+            return
+        super().timeoutConnection()
+
+    def connectionLost(self, reason):
+        if self._exchange is not None:
+            self._exchange.client_gone()
+            self._exchange = None
+        super().connectionLost(reason)
+
+
+class _Exchange:
+    """One request through the shortcut: the application task and its
+    ``receive`` and ``send``."""
+
+    __slots__ = (
+        "channel", "body", "waiter", "status", "headers", "chunked", "writing",
+        "finished", "task",
+    )
+
+    def __init__(self, channel: Http1Channel, scope: dict, body: bytes):
+        self.channel = channel
+        self.body = body  # until the application has received it
+        self.waiter = None  # the future a receive() after the body waits on
+        self.status = None  # from http.response.start
+        self.headers = None
+        self.chunked = False
+        self.writing = False  # the head is written
+        self.finished = False  # the response is complete or the client gone
+        self.task = channel.factory.server.start_application(
+            scope, self.receive, self.send
+        )
+        self.task.add_done_callback(self._application_done)
+
+    async def receive(self):
+        body = self.body
+        if body is not None:
+            self.body = None
+            return {"type": "http.request", "body": body, "more_body": False}
+        if self.finished:
+            return _DISCONNECT
+        self.waiter = asyncio.get_running_loop().create_future()
+        return await self.waiter
+
+    async def send(self, message):
+        if self.finished:
+            return
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.status is not None:
+                raise ValueError("HTTP response has already been started")
+            self.status = message["status"]
+            self.headers = message.get("headers", ())
+        elif kind == "http.response.body":
+            if self.status is None:
+                raise ValueError(
+                    f"HTTP response has not yet been started but got {kind}"
+                )
+            self._write(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise ValueError(f"Unknown ASGI message type {kind}")
+
+    def _write(self, body: bytes, more: bool) -> None:
+        transport = self.channel.transport
+        if not self.writing:
+            self.writing = True
+            transport.write(self._head(body, more))
+            if self.status in _NO_BODY_STATUSES:
+                body = b""
+        if self.chunked:
+            if body:
+                transport.write(b"%x\r\n%s\r\n" % (len(body), body))
+            if not more:
+                transport.write(b"0\r\n\r\n")
+        elif body:
+            transport.write(body)
+        if not more:
+            self._finish()
+
+    def _head(self, body: bytes, more: bool) -> bytes:
+        status = self.status
+        reason = RESPONSES.get(status, b"Unknown Status")
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+        has_length = False
+        for name, value in self.headers:
+            if not isinstance(name, bytes) or not isinstance(value, bytes):
+                raise ValueError("Header names and values must be bytes")
+            name = _nameEncoder.encode(name)
+            has_length = has_length or name == b"Content-Length"
+            lines.append(b"%s: %s\r\n" % (name, _sanitizeLinearWhitespace(value)))
+        if not has_length and status not in _NO_BODY_STATUSES:
+            if more:
+                self.chunked = True
+                lines.append(b"Transfer-Encoding: chunked\r\n")
+            else:
+                lines.append(b"Content-Length: %d\r\n" % len(body))
+        lines.append(b"\r\n")
+        return b"".join(lines)
+
+    def _finish(self) -> None:
+        self.finished = True
+        self._wake(_DISCONNECT)
+        self.channel.exchange_done()
+
+    def client_gone(self) -> None:
+        self.finished = True
+        self._wake(_DISCONNECT)
+        if not self.task.done():
+            timeout = self.channel.factory.server.application_close_timeout
+            asyncio.get_running_loop().call_later(timeout, self.task.cancel)
+
+    def _wake(self, message) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+
+    def _application_done(self, task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            logger.error("Exception inside application: %s", error, exc_info=error)
+        if self.finished:
+            return
+        # The application ended without completing its response.
+        transport = self.channel.transport
+        if self.writing:
+            transport.loseConnection()
+        else:
+            self.status, self.headers = 500, ()
+            self._write(b"", False)
