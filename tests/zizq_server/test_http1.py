@@ -73,12 +73,17 @@ def chunked(body: bytes) -> bytes:
 # -- which heads the shortcut takes ------------------------------------------
 
 
+def parse(head: bytes):
+    """parse_head of a head written without its last line's CRLF."""
+    return parse_head(head + b"\r\n")
+
+
 def test_parse_head_takes_the_everyday_request():
     head = (
         b"POST /jobs?x=1 HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
         b"Content-Length: 12\r\nConnection: keep-alive\r\nX-Trace:  a b \t"
     )
-    method, target, headers, length = parse_head(head)
+    method, target, headers, length = parse(head)
     assert (method, target, length) == (b"POST", b"/jobs?x=1", 12)
     assert headers == [
         (b"host", b"h"),
@@ -90,11 +95,11 @@ def test_parse_head_takes_the_everyday_request():
 
 
 def test_parse_head_without_length_has_an_empty_body():
-    assert parse_head(b"GET / HTTP/1.1\r\nHost: h") == (b"GET", b"/", [(b"host", b"h")], 0)
+    assert parse(b"GET / HTTP/1.1\r\nHost: h") == (b"GET", b"/", [(b"host", b"h")], 0)
 
 
 def test_parse_head_drops_header_names_with_underscores_as_daphne_does():
-    _, _, headers, _ = parse_head(b"GET / HTTP/1.1\r\nX_Forged: 1\r\nX-Real: 2")
+    _, _, headers, _ = parse(b"GET / HTTP/1.1\r\nX_Forged: 1\r\nX-Real: 2")
     assert headers == [(b"x-real", b"2")]
 
 
@@ -128,7 +133,7 @@ def test_parse_head_drops_header_names_with_underscores_as_daphne_does():
     ],
 )
 def test_parse_head_leaves_everything_else_to_the_stock_path(head):
-    assert parse_head(head) is None
+    assert parse(head) is None
 
 
 # -- the same request either way --------------------------------------------
