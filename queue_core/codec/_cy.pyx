@@ -1248,6 +1248,7 @@ def new_job_entries(jobs):
     cdef list entries = []
     for job in jobs:
         entries.append((job_key(job.id), encode_job(job)))
+    for job in jobs:
         entries.append(
             (
                 index_key(job.status, job.queue, job.id),

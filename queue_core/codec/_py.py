@@ -344,10 +344,14 @@ def new_jobs(requests, now_ms: int, new_id) -> list:
 
 
 def new_job_entries(jobs) -> list:
-    """``(key, value)`` of the record and of the index entry of each job."""
-    entries = []
+    """``(key, value)`` of each job's record, then of each job's index entry.
+
+    Grouped by kind, the keys come as two ascending runs when a bulk's ids
+    do: sorting the turn's batch (keyspace) then merges runs, ~3x faster
+    than sorting record and index keys interleaved.
+    """
+    entries = [(job_key(job.id), encode_job(job)) for job in jobs]
     for job in jobs:
-        entries.append((job_key(job.id), encode_job(job)))
         entries.append(
             (
                 index_key(job.status, job.queue, job.id),

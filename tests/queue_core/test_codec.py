@@ -520,10 +520,9 @@ def test_new_jobs_schedule_only_what_is_due_later(codec_impl):
 
 @TWINS
 @given(jobs=st.lists(JOBS, max_size=4))
-def test_new_job_entries_are_each_record_and_index_entry(codec_impl, jobs):
-    expected = []
+def test_new_job_entries_are_the_records_then_the_index_entries(codec_impl, jobs):
+    expected = [(_py.job_key(job.id), _py.encode_job(job)) for job in jobs]
     for job in jobs:
-        expected.append((_py.job_key(job.id), _py.encode_job(job)))
         expected.append(
             (
                 _py.index_key(job.status, job.queue, job.id),
