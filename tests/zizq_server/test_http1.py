@@ -234,7 +234,8 @@ def test_a_client_gone_mid_body_leaves_the_server_serving(server, conn):
     conn.close()
     other = Connection(server.ports["primary"])
     try:
-        assert other.echo(b"GET /echo?after HTTP/1.1\r\n\r\n")["query_string"] == "after"
+        echoed = other.echo(b"GET /echo?after HTTP/1.1\r\n\r\n")
+        assert echoed["query_string"] == "after"
     finally:
         other.close()
 

@@ -6,8 +6,9 @@ Ruby client does, for every request) gets a 400 from the HTTP/1.1 parser.
 ``H2cChannelProtocol`` watches the first bytes of each connection: the
 24-byte HTTP/2 client preface hands the connection to Twisted's
 ``H2Connection`` exactly as Twisted does after ALPN; anything else goes to
-the HTTP/1.1 channel (``http1.Http1Channel``) untouched. A request line differs from the preface in
-its first byte or so, so HTTP/1.1 is never delayed.
+the HTTP/1.1 channel (``http1.Http1Channel``) untouched. A request line
+differs from the preface in its first byte or so, so HTTP/1.1 is never
+delayed.
 
 Private Twisted API relied on (Twisted is pinned to 26.10.0 for this, and
 tests/zizq_server/test_daphne_h2c.py covers it):
