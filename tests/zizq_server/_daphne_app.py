@@ -1,5 +1,5 @@
-"""A tiny server for test_daphne_h2c.py: serve.daphne.run() around a raw
-ASGI app, driven as a subprocess.
+"""A tiny server for test_daphne_h2c.py and test_http1.py: serve.daphne.run()
+around a raw ASGI app, driven as a subprocess.
 
     python -m tests.zizq_server._daphne_app MARKER_DIR NAME=HOST:PORT ...
 
@@ -82,7 +82,7 @@ async def big(scope, receive, send):
 
 
 async def echo(scope, receive, send):
-    """The request as the application saw it: scope, body and messages."""
+    """The request as the application saw it: its scope and whole body."""
     messages = [await receive()]
     while messages[-1].get("more_body"):
         messages.append(await receive())
