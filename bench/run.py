@@ -144,6 +144,15 @@ def scenarios(quick: bool) -> list:
     ]
 
 
+def pin_to_load_core() -> None:
+    """Run this process's clients (drain, latency) on core 1, beside the server.
+
+    h2load is pinned by ``enqueue``; the asyncio workers run here.
+    """
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
+        os.sched_setaffinity(0, {1})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -152,6 +161,7 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join("bench", "results"))
     args = parser.parse_args()
     only = {g for g in args.only.split(",") if g}
+    pin_to_load_core()
     results = {}
     for group, name, case in scenarios(args.quick):
         if only and group not in only:

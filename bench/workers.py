@@ -2,7 +2,7 @@
 
 A Python HTTP client library would cost more CPU than the server it is
 measuring; these speak just enough HTTP/1.1 to drive ``GET /jobs/take``
-streams, bulk acks and timed enqueues, on uvloop, pinned to core 1.
+streams, bulk acks and timed enqueues, on uvloop (run.py pins it to core 1).
 """
 
 import asyncio
