@@ -39,7 +39,7 @@ error_to_obj = _impl.error_to_obj
 plain_enqueue_request = _impl.plain_enqueue_request
 new_job = _impl.new_job
 new_jobs = _impl.new_jobs
-new_job_entries = _impl.new_job_entries
+put_new_jobs = _impl.put_new_jobs
 # Ids.
 format_id = _impl.format_id
 IdGenerator = _impl.IdGenerator
@@ -74,7 +74,7 @@ __all__ = [
     "plain_enqueue_request",
     "new_job",
     "new_jobs",
-    "new_job_entries",
+    "put_new_jobs",
     "format_id",
     "IdGenerator",
 ]

@@ -23,7 +23,8 @@ doing less, not from a different format:
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_CheckExact, PyDict_GetItem
+from cpython.dict cimport PyDict_CheckExact, PyDict_Contains
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Size
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact, PyFloat_FromDouble
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
 from cpython.long cimport PyLong_CheckExact, PyLong_FromLongLong
@@ -1110,6 +1111,7 @@ def error_to_obj(record):
 # -- enqueue ---------------------------------------------------------------------
 
 cdef object _EnqueueRequest = EnqueueRequest
+cdef PyTypeObject* _REQUEST = <PyTypeObject*>EnqueueRequest
 cdef object _problem = names.problem
 cdef object _DEFAULT_PRIORITY = DEFAULT_PRIORITY
 cdef tuple _UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
@@ -1120,7 +1122,7 @@ cdef object _SCHEDULED = types.SCHEDULED
 
 cdef inline object _field(dict obj, str name):
     """``obj.get(name)`` without a method call (None when absent)."""
-    cdef PyObject* value = PyDict_GetItem(obj, name)
+    cdef PyObject* value = PyDict_GetItemWithError(obj, name)
     return None if value == NULL else <object>value
 
 
@@ -1157,22 +1159,24 @@ cdef bint _plain_int(object value, uint64_t limit) except -1:
 
 
 def plain_enqueue_request(obj):
+    """``_py.plain_enqueue_request``: the fields are looked up without saving
+    and restoring the error state (``PyDict_GetItemWithError``), the options
+    only when the map has keys besides the plain ones, and the request is
+    allocated and filled directly."""
     cdef dict d
     cdef object job_type, queue, priority, ready_at, retry_limit, payload
     cdef PyObject* raw
+    cdef Py_ssize_t present = 3
     if not PyDict_CheckExact(obj):
         return None
     d = <dict>obj
-    raw = PyDict_GetItem(d, "payload")
+    raw = PyDict_GetItemWithError(d, "payload")
     if raw == NULL:
         return None
     job_type = _field(d, "type")
     queue = _field(d, "queue")
     if not _plain_name(job_type, "type") or not _plain_name(queue, "queue"):
         return None
-    for name in _UNSET_OPTIONS:
-        if _field(d, name) is not None:
-            return None
     priority = _field(d, "priority")
     ready_at = _field(d, "ready_at")
     retry_limit = _field(d, "retry_limit")
@@ -1182,17 +1186,54 @@ def plain_enqueue_request(obj):
         and _plain_int(retry_limit, MAX_U32)
     ):
         return None
+    # Absent and null look alike here; a key that is neither a plain field
+    # nor present-but-null makes the map's size exceed the count.
+    present += (
+        _has(d, "priority", priority) + _has(d, "ready_at", ready_at)
+        + _has(d, "retry_limit", retry_limit)
+    )
+    if PyDict_Size(d) > present:
+        for name in _UNSET_OPTIONS:
+            if _field(d, name) is not None:
+                return None
     try:
         payload = _dumps(<object>raw)
     except TypeError:  # not a JSON value (orjson's error is a TypeError)
         return None
     if priority is None:
         priority = _DEFAULT_PRIORITY
-    return _tuple_new(
-        _EnqueueRequest,
-        (job_type, queue, payload, priority, ready_at, retry_limit,
-         None, None, None, None, None),
-    )
+    return _request(job_type, queue, payload, priority, ready_at, retry_limit)
+
+
+cdef inline int _has(dict d, str name, object value) except -1:
+    """1 if ``name`` is a key of ``d`` (``value`` is what it maps to, or None)."""
+    if value is not None:
+        return 1
+    return PyDict_Contains(d, name)
+
+
+cdef object _request(job_type, queue, payload, priority, ready_at, retry_limit):
+    """``EnqueueRequest(job_type, queue, payload, priority, ready_at,
+    retry_limit)`` with the pro options None: ``tuple.__new__``'s work for a
+    tuple subclass (allocate, then own each item), without the call."""
+    cdef PyObject* raw = (<_TypeObject*>_REQUEST).tp_alloc(<_TypeObject*>_REQUEST, 11)
+    cdef object request = <object>raw
+    cdef int i
+    Py_DECREF(request)  # tp_alloc's reference is now ``request``'s
+    _own(request, 0, job_type)
+    _own(request, 1, queue)
+    _own(request, 2, payload)
+    _own(request, 3, priority)
+    _own(request, 4, ready_at)
+    _own(request, 5, retry_limit)
+    for i in range(6, 11):
+        _own(request, i, None)
+    return request
+
+
+cdef inline void _own(object tup, Py_ssize_t i, object value) noexcept:
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(tup, i, value)
 
 
 cdef inline void _fill(object job, int field, object value) noexcept:
@@ -1228,9 +1269,12 @@ cpdef new_job(request, job_id, status, ready_at):
 
 
 def new_jobs(requests, now_ms, new_id):
-    """``_py.new_jobs``, without an interpreted loop around ``new_job``."""
+    """``_py.new_jobs``, without an interpreted loop around ``new_job``; ids
+    from a compiled ``IdGenerator``'s bound ``new_id`` are made without the
+    method call."""
     cdef list jobs = []
-    cdef object ready_at
+    cdef object ready_at, job_id
+    cdef IdGenerator ids = _generator_of(new_id)
     for request in requests:
         if Py_TYPE(request) == <PyTypeObject*>_EnqueueRequest:
             ready_at = <object>PyTuple_GET_ITEM(request, 4)
@@ -1239,23 +1283,44 @@ def new_jobs(requests, now_ms, new_id):
         if ready_at is None:
             ready_at = now_ms
         status = _SCHEDULED if ready_at > now_ms else _READY
-        jobs.append(new_job(request, new_id(), status, ready_at))
+        job_id = new_id() if ids is None else ids._new_id()
+        jobs.append(new_job(request, job_id, status, ready_at))
     return jobs
 
 
-def new_job_entries(jobs):
-    """``_py.new_job_entries``, calling the key and record encoders directly."""
-    cdef list entries = []
+cdef IdGenerator _generator_of(object new_id):
+    """The ``IdGenerator`` whose ``new_id`` method ``new_id`` is, or None."""
+    owner = getattr(new_id, "__self__", None)
+    if type(owner) is IdGenerator and getattr(new_id, "__name__", None) == "new_id":
+        return <IdGenerator>owner
+    return None
+
+
+def put_new_jobs(jobs, dict writes, dict counts):
+    """``_py.put_new_jobs``, calling the key and record encoders directly
+    and reading a ``Job``'s fields from its slots."""
+    cdef object status, queue, key
+    cdef PyObject* counted
     for job in jobs:
-        entries.append((job_key(job.id), encode_job(job)))
+        writes[job_key(_id_of(job))] = encode_job(job)
     for job in jobs:
-        entries.append(
-            (
-                index_key(job.status, job.queue, job.id),
-                index_value(job.priority, job.ready_at),
+        if _complete(job):
+            status, queue = _get(job, F_STATUS), _get(job, F_QUEUE)
+            writes[index_key(status, queue, _get(job, F_ID))] = index_value(
+                _get(job, F_PRIORITY), _get(job, F_READY_AT)
             )
-        )
-    return entries
+        else:
+            status, queue = job.status, job.queue
+            writes[index_key(status, queue, job.id)] = index_value(
+                job.priority, job.ready_at
+            )
+        key = (queue, status)
+        counted = PyDict_GetItemWithError(counts, key)
+        counts[key] = 1 if counted == NULL else <object>counted + 1
+
+
+cdef inline object _id_of(object job):
+    return _get(job, F_ID) if _complete(job) else job.id
 
 
 # -- ids -----------------------------------------------------------------------
@@ -1324,6 +1389,9 @@ cdef class IdGenerator:
         return <uint64_t>ts.tv_sec * 1000 + <uint64_t>ts.tv_nsec // 1000000
 
     def new_id(self):
+        return self._new_id()
+
+    cdef str _new_id(self):
         cdef uint64_t ts = self._now_ms()
         if ts > self._timestamp:
             self._timestamp = ts

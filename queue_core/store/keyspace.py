@@ -108,9 +108,11 @@ class Keyspace:
     def put(self, key: bytes, value: bytes) -> None:
         self._overlay[key] = value
 
-    def put_many(self, entries) -> None:
-        """``put`` each ``(key, value)`` of ``entries``, in order."""
-        self._overlay.update(entries)
+    def pending_writes(self) -> dict:
+        """The pending batch as a map (key -> value; None: delete) for
+        callers that put many entries at once: storing into it is ``put``
+        without a call per entry."""
+        return self._overlay
 
     def delete(self, key: bytes) -> None:
         self._overlay[key] = None

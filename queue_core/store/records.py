@@ -44,16 +44,11 @@ def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) ->
 def save_new(store, jobs) -> None:
     """Persist jobs never stored before (an enqueue's: no purge entry yet).
 
-    ``save`` for each, minus its checks for entries to replace, and with the
-    counts added once per queue and status rather than once per job.
+    ``save`` for each, minus its checks for entries to replace, in one
+    compiled pass (``codec.put_new_jobs``). Only adding to the counts, it
+    never leaves a zero there, as ``_count`` would not.
     """
-    store.ks.put_many(codec.new_job_entries(jobs))
-    added = {}
-    for job in jobs:
-        key = (job.queue, job.status)
-        added[key] = added.get(key, 0) + 1
-    for (queue, status), n in added.items():
-        _count(store, queue, status, n)
+    codec.put_new_jobs(jobs, store.ks.pending_writes(), store.counts)
 
 
 def refile(store, job: Job, old_status: int) -> None:

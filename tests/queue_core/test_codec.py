@@ -8,6 +8,8 @@ outside the domain must behave identically too: the compiled module hands
 them to the reference, so results and exceptions match.
 """
 
+import random
+
 import msgpack
 import orjson
 import pytest
@@ -299,10 +301,20 @@ def test_codec_twins_agree_outside_the_domain(cy_codec, job):
     assert _outcome(cy_codec.enqueued_to_obj, job, 1, 0) == _outcome(
         _py.enqueued_to_obj, job, 1, 0
     )
-    for name in ["bulk_enqueued_to_json", "new_job_entries"]:
-        jobs = [_job(), job]
-        cy, py = _outcome(getattr(cy_codec, name), jobs), _outcome(getattr(_py, name), jobs)
-        assert cy == py, name
+    jobs = [_job(), job]
+    cy, py = (
+        _outcome(cy_codec.bulk_enqueued_to_json, jobs),
+        _outcome(_py.bulk_enqueued_to_json, jobs),
+    )
+    assert cy == py
+    assert _filed(cy_codec, jobs) == _filed(_py, jobs)
+
+
+def _filed(twin, jobs):
+    """What ``put_new_jobs`` leaves (or raises), writes in order."""
+    writes, counts = {}, {(job.queue, job.status): 1 for job in jobs[:1]}
+    outcome = _outcome(twin.put_new_jobs, jobs, writes, counts)
+    return outcome, list(writes.items()), counts
 
 
 GOOD_RECORD = _py.encode_job(_job())
@@ -468,6 +480,10 @@ def test_plain_enqueue_request_takes_the_common_shapes(codec_impl):
     full = {"type": "t", "queue": "q", "payload": None, "priority": 0,
             "ready_at": MAX_U64, "retry_limit": MAX_U32, "backoff": None}
     assert plain(full) == EnqueueRequest("t", "q", b"null", 0, MAX_U64, MAX_U32)
+    # Null options and unknown keys are ignored, with or without null fields.
+    nulls = {"type": "t", "queue": "q", "payload": 1, "priority": None,
+             "retry_limit": None, "retention": None, "batch": None, "x": [1]}
+    assert plain(nulls) == EnqueueRequest("t", "q", b"1", DEFAULT_PRIORITY)
     # Anything the full decoder must see (and answer) is left to it.
     for odd in [
         {"type": "t", "queue": "q"},
@@ -475,6 +491,7 @@ def test_plain_enqueue_request_takes_the_common_shapes(codec_impl):
         {"type": "t", "queue": "q", "payload": 1, "priority": True},
         {"type": "t", "queue": "q", "payload": 1, "priority": MAX_PRIORITY + 1},
         {"type": "t", "queue": "q", "payload": 1, "unique_key": "k"},
+        {"type": "t", "queue": "q", "payload": 1, "priority": None, "backoff": {}},
         {"type": "t", "queue": "q", "payload": b"raw"},
         ["t", "q", 1],
     ]:
@@ -506,6 +523,25 @@ def test_codec_twins_turn_requests_into_jobs_identically(cy_codec, requests, now
     assert [job.id for job in reference] == [f"{i:025d}" for i in range(len(requests))]
 
 
+@TWINS
+@given(
+    requests=st.lists(REQUESTS, max_size=5),
+    now_ms=st.integers(0, 2**48 - 10),  # ids hold 48-bit timestamps
+    seed=st.integers(0, 99),
+)
+def test_codec_twins_number_new_jobs_from_their_id_generators_identically(
+    cy_codec, requests, now_ms, seed
+):
+    # A compiled generator's new_id is called directly, not as a method.
+    def generator(twin):
+        clock = iter(range(now_ms, now_ms + 10))
+        return twin.IdGenerator(lambda: next(clock), random.Random(seed).getrandbits)
+
+    compiled = cy_codec.new_jobs(requests, now_ms, generator(cy_codec).new_id)
+    reference = _py.new_jobs(requests, now_ms, generator(_py).new_id)
+    assert [_fields(job) for job in compiled] == [_fields(job) for job in reference]
+
+
 def test_new_jobs_schedule_only_what_is_due_later(codec_impl):
     requests = [
         EnqueueRequest("t", "q", b"1", 0, ready_at)
@@ -520,16 +556,19 @@ def test_new_jobs_schedule_only_what_is_due_later(codec_impl):
 
 @TWINS
 @given(jobs=st.lists(JOBS, max_size=4))
-def test_new_job_entries_are_the_records_then_the_index_entries(codec_impl, jobs):
-    expected = [(_py.job_key(job.id), _py.encode_job(job)) for job in jobs]
+def test_put_new_jobs_files_the_records_then_the_index_entries(codec_impl, jobs):
+    expected = {_py.job_key(job.id): _py.encode_job(job) for job in jobs}
+    counts = {("other", 0): 7}
+    expected_counts = dict(counts)
     for job in jobs:
-        expected.append(
-            (
-                _py.index_key(job.status, job.queue, job.id),
-                _py.index_value(job.priority, job.ready_at),
-            )
-        )
-    assert codec_impl.new_job_entries(jobs) == expected
+        key = _py.index_key(job.status, job.queue, job.id)
+        expected[key] = _py.index_value(job.priority, job.ready_at)
+        count_key = (job.queue, job.status)
+        expected_counts[count_key] = expected_counts.get(count_key, 0) + 1
+    writes = {}
+    codec_impl.put_new_jobs(jobs, writes, counts)
+    assert list(writes.items()) == list(expected.items())
+    assert counts == expected_counts
 
 
 @TWINS
