@@ -37,6 +37,7 @@ bulk_enqueued_to_json = _impl.bulk_enqueued_to_json
 error_to_obj = _impl.error_to_obj
 # Enqueue.
 plain_enqueue_request = _impl.plain_enqueue_request
+plain_bulk_requests = _impl.plain_bulk_requests
 new_job = _impl.new_job
 new_jobs = _impl.new_jobs
 put_new_jobs = _impl.put_new_jobs
@@ -72,6 +73,7 @@ __all__ = [
     "bulk_enqueued_to_json",
     "error_to_obj",
     "plain_enqueue_request",
+    "plain_bulk_requests",
     "new_job",
     "new_jobs",
     "put_new_jobs",

@@ -1410,3 +1410,8 @@ cdef class IdGenerator:
         return _format_id(
             self._timestamp, self._counter_hi, self._counter_lo, self._getrandbits(32)
         )
+
+
+# -- bulk bodies -----------------------------------------------------------------
+
+include "_bulk.pxi"

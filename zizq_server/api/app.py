@@ -66,14 +66,23 @@ class Request:
 
     async def decoded_body(self):
         """The body decoded per ``Content-Type`` (415 / 400 per API.md 2.1)."""
+        body_fmt, raw = await self.raw_body()
+        return body_fmt, decode_body(body_fmt, raw)
+
+    async def raw_body(self):
+        """The body's format (415 if unsupported) and its bytes, undecoded."""
         body_fmt = negotiation.request_format(self.headers.get(b"content-type"))
         if body_fmt is None:
             raise HttpError(415, _UNSUPPORTED)
-        raw = await self.body()
-        try:
-            return body_fmt, negotiation.decode(body_fmt, raw)
-        except BodyError as exc:
-            raise HttpError(400, {"error": str(exc)}) from None
+        return body_fmt, await self.body()
+
+
+def decode_body(body_fmt: str, raw: bytes):
+    """``raw`` decoded as ``body_fmt``; 400 if it is not valid."""
+    try:
+        return negotiation.decode(body_fmt, raw)
+    except BodyError as exc:
+        raise HttpError(400, {"error": str(exc)}) from None
 
 
 def parse_body(body_fmt: str, decoder, value, prefix: str = ""):

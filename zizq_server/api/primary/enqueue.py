@@ -5,16 +5,17 @@ anywhere rejects the whole request; the writes of one request then land in
 one batch, which makes the request atomic.
 
 A job of the plain shape (valid names, no pro options) is read by the
-compiled ``codec.plain_enqueue_request`` (~0.5 us instead of ~5 us); the
-others, and every error message, come from the full decoder in
-``serializers``.
+compiled ``codec.plain_enqueue_request`` (~0.5 us instead of ~5 us), and a
+JSON bulk body whose jobs are all plain by ``codec.plain_bulk_requests``
+straight from its bytes, without building its objects; the others, and
+every error message, come from the full decoder in ``serializers``.
 """
 
 from queue_core import codec
 
 from ...runtime import runtime
 from .. import fields, serializers
-from ..app import parse_body
+from ..app import decode_body, parse_body
 from ..negotiation import JSON, BodyError
 
 
@@ -32,17 +33,25 @@ async def enqueue_one(request):
 
 
 async def enqueue_bulk(request):
-    body_fmt, body = await request.decoded_body()
-    items = parse_body(body_fmt, _jobs_list, body)
-    jobs = [codec.plain_enqueue_request(item) for item in items]
-    if None in jobs:
-        jobs = _decode_the_rest(body_fmt, items, jobs)
+    body_fmt, raw = await request.raw_body()
+    jobs = codec.plain_bulk_requests(raw) if body_fmt == JSON else None
+    if jobs is None:
+        jobs = _decode_in_full(body_fmt, raw)
     created = await runtime.store.enqueue(jobs) if jobs else []
     if request.fmt == JSON:
         # The confirmations are written as JSON directly, not as dicts for
         # orjson: ~1 us a job less.
         return 201, codec.bulk_enqueued_to_json(created)
     return 201, {"jobs": [codec.enqueued_to_obj(j, False, False) for j in created]}
+
+
+def _decode_in_full(body_fmt: str, raw: bytes) -> list:
+    """The requests of a body that is not all plain JSON jobs, or its 400."""
+    items = parse_body(body_fmt, _jobs_list, decode_body(body_fmt, raw))
+    jobs = [codec.plain_enqueue_request(item) for item in items]
+    if None in jobs:
+        jobs = _decode_the_rest(body_fmt, items, jobs)
+    return jobs
 
 
 def _decode_the_rest(body_fmt: str, items: list, plain: list) -> list:
