@@ -83,7 +83,9 @@ cdef inline bint _eat(_Scan* s, unsigned char c) noexcept:
     return False
 
 
-cdef inline Py_ssize_t _utf8_len(const unsigned char* p, const unsigned char* end) noexcept:
+cdef inline Py_ssize_t _utf8_len(
+    const unsigned char* p, const unsigned char* end
+) noexcept:
     """The length of the well-formed UTF-8 sequence at ``p`` (RFC 3629), or 0."""
     cdef unsigned char c = p[0]
     cdef unsigned char lo = 0x80, hi = 0xBF
@@ -300,9 +302,8 @@ cdef inline int _field_of(const unsigned char* key, Py_ssize_t n) noexcept:
 cdef bytes _minified(const unsigned char* start, const unsigned char* end):
     """A canonical value's bytes without the whitespace between its tokens
     (canonical: no escapes, so every quote opens or closes a string)."""
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, end - start)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, _minified_size(start, end))
     cdef char* w = PyBytes_AS_STRING(out)
-    cdef Py_ssize_t n = 0
     cdef bint quoted = False
     cdef unsigned char c
     while start < end:
@@ -310,10 +311,24 @@ cdef bytes _minified(const unsigned char* start, const unsigned char* end):
         if c == c'"':
             quoted = not quoted
         if quoted or not _space(c):
-            w[n] = <char>c
-            n += 1
+            w[0] = <char>c
+            w += 1
         start += 1
-    return out[:n]
+    return out
+
+
+cdef Py_ssize_t _minified_size(
+    const unsigned char* p, const unsigned char* end
+) noexcept:
+    cdef Py_ssize_t n = 0
+    cdef bint quoted = False
+    while p < end:
+        if p[0] == c'"':
+            quoted = not quoted
+        if quoted or not _space(p[0]):
+            n += 1
+        p += 1
+    return n
 
 
 @cython.final

@@ -822,13 +822,19 @@ cdef int _json_job(_Buf* b, object job, object payload, const char* extra=NULL) 
     ``extra`` is written just before ``batch`` (an enqueue confirmation's
     ``duplicate`` and ``folded``).
     """
+    _put(b, b'{"id":', 6)
+    if _json(b, _get(job, F_ID)):
+        return _PUNT
+    return _json_tail(b, job, payload, extra)
+
+
+cdef int _json_tail(_Buf* b, object job, object payload, const char* extra) except -1:
+    """``_json_job`` after the id: from ``,"type":`` to the closing brace."""
     cdef object v, name = _status_name(_get(job, F_STATUS))
     if name is None:
         return _PUNT
-    _put(b, b'{"id":', 6)
     if (
-        _json(b, _get(job, F_ID))
-        or _json_field(b, b'"type":', _get(job, F_TYPE))
+        _json_field(b, b'"type":', _get(job, F_TYPE))
         or _json_field(b, b'"queue":', _get(job, F_QUEUE))
         or _json_field(b, b'"priority":', _get(job, F_PRIORITY))
         or _json_field(b, b'"status":', name)
@@ -951,22 +957,49 @@ def enqueued_to_json(job, duplicate, folded):
 
 
 def bulk_enqueued_to_json(jobs):
-    """``_py.bulk_enqueued_to_json``: every confirmation written into one buffer."""
+    """``_py.bulk_enqueued_to_json``: every confirmation written into one
+    buffer. A bulk's jobs mostly differ only by id, so when every other
+    field of a job is the very object its predecessor had, the part of the
+    confirmation after the id is copied from the one just written."""
     cdef _Buf b
-    cdef bint first = True
+    cdef object last = None
+    cdef Py_ssize_t tail = 0, tail_size = 0
     _open(&b, 16 + 320 * len(jobs))
     try:
         _put(&b, b'{"jobs":[', 9)
         for job in jobs:
-            if not first:
+            if last is not None:
                 _byte(&b, b",")
-            first = False
-            if not _complete(job) or _json_job(&b, job, None, _ENQUEUED_FLAGS[0]):
+            if not _complete(job):
                 return _py.bulk_enqueued_to_json(jobs)
+            _put(&b, b'{"id":', 6)
+            if _json(&b, _get(job, F_ID)):
+                return _py.bulk_enqueued_to_json(jobs)
+            if last is not None and _same_but_id(job, last):
+                if b.size + tail_size > b.cap:
+                    _grow(&b, tail_size)
+                memcpy(b.data + b.size, b.data + tail, tail_size)
+                tail = b.size
+                b.size += tail_size
+            else:
+                tail = b.size
+                if _json_tail(&b, job, None, _ENQUEUED_FLAGS[0]):
+                    return _py.bulk_enqueued_to_json(jobs)
+                tail_size = b.size - tail
+            last = job
         _put(&b, b"]}", 2)
         return _close(&b)
     finally:
         free(b.data)
+
+
+cdef bint _same_but_id(object job, object other) noexcept:
+    """Every field but id and payload is the same object in both jobs."""
+    cdef int field
+    for field in range(F_TYPE, F_PAYLOAD):
+        if _slot(job, field)[0] != _slot(other, field)[0]:
+            return False
+    return True
 
 
 cdef dict _job_dict(object job, bint with_payload, object payload, int extra):
@@ -1297,26 +1330,42 @@ cdef IdGenerator _generator_of(object new_id):
 
 
 def put_new_jobs(jobs, dict writes, dict counts):
-    """``_py.put_new_jobs``, calling the key and record encoders directly
-    and reading a ``Job``'s fields from its slots."""
-    cdef object status, queue, key
-    cdef PyObject* counted
+    """``_py.put_new_jobs``, calling the key and record encoders directly,
+    reading a ``Job``'s fields from its slots, and counting a run of jobs
+    of one queue and status with one update."""
+    cdef object status, queue, run_status = None, run_queue = None
+    cdef Py_ssize_t run = 0
     for job in jobs:
         writes[job_key(_id_of(job))] = encode_job(job)
     for job in jobs:
         if _complete(job):
-            status, queue = _get(job, F_STATUS), _get(job, F_QUEUE)
-            writes[index_key(status, queue, _get(job, F_ID))] = index_value(
-                _get(job, F_PRIORITY), _get(job, F_READY_AT)
-            )
+            key = index_key(_get(job, F_STATUS), _get(job, F_QUEUE), _get(job, F_ID))
+            writes[key] = index_value(_get(job, F_PRIORITY), _get(job, F_READY_AT))
         else:
-            status, queue = job.status, job.queue
-            writes[index_key(status, queue, job.id)] = index_value(
+            writes[index_key(job.status, job.queue, job.id)] = index_value(
                 job.priority, job.ready_at
             )
+    for job in jobs:
+        if _complete(job):
+            status, queue = _get(job, F_STATUS), _get(job, F_QUEUE)
+        else:
+            status, queue = job.status, job.queue
+        if run and queue is run_queue and status is run_status:
+            run += 1
+            continue
+        _add_count(counts, run_queue, run_status, run)
+        run_queue, run_status, run = queue, status, 1
+    _add_count(counts, run_queue, run_status, run)
+
+
+cdef int _add_count(dict counts, object queue, object status, Py_ssize_t n) except -1:
+    """``counts[(queue, status)] += n`` (from 0)."""
+    cdef PyObject* counted
+    if n:
         key = (queue, status)
         counted = PyDict_GetItemWithError(counts, key)
-        counts[key] = 1 if counted == NULL else <object>counted + 1
+        counts[key] = n if counted == NULL else <object>counted + n
+    return 0
 
 
 cdef inline object _id_of(object job):

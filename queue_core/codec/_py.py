@@ -376,6 +376,7 @@ def put_new_jobs(jobs, writes: dict, counts: dict) -> None:
         writes[index_key(job.status, job.queue, job.id)] = index_value(
             job.priority, job.ready_at
         )
+    for job in jobs:  # once every entry is written, so an error counts none
         key = (job.queue, job.status)
         counts[key] = counts.get(key, 0) + 1
 

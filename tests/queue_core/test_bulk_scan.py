@@ -27,11 +27,13 @@ SPELLINGS = [
     lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(),
     lambda obj: json.dumps(obj, ensure_ascii=False).replace(", ", " ,\r\n\t").encode(),
 ]
+# Bodies of jobs of every kind, and of plain jobs with keys besides "jobs".
 BODIES = st.fixed_dictionaries(
     {"jobs": st.lists(VALID_PARAMS | JOB_PARAMS, max_size=4)}
-) | st.fixed_dictionaries({"jobs": st.lists(VALID_PARAMS, max_size=4)}, optional={
-    "other": JSON_VALUE, "jobs ": st.none()
-})
+) | st.fixed_dictionaries(
+    {"jobs": st.lists(VALID_PARAMS, max_size=4)},
+    optional={"other": JSON_VALUE, "jobs ": st.none()},
+)
 
 
 def _spelled(obj, spelling: int) -> bytes:
@@ -60,7 +62,9 @@ def test_codec_twins_read_bulk_bodies_identically(cy_codec, obj, spelling):
     cut=st.integers(0, 3),
     insert=st.binary(max_size=2),
 )
-def test_codec_twins_agree_on_damaged_bulk_bodies(cy_codec, obj, spelling, at, cut, insert):
+def test_codec_twins_agree_on_damaged_bulk_bodies(
+    cy_codec, obj, spelling, at, cut, insert
+):
     body = _spelled(obj, spelling)
     i = int(at * len(body))
     _same(cy_codec, body[:i] + insert + body[i + cut :])
@@ -69,7 +73,8 @@ def test_codec_twins_agree_on_damaged_bulk_bodies(cy_codec, obj, spelling, at, c
 @TWINS
 @given(payload=JSON_VALUE, spelling=st.integers(0, len(SPELLINGS) - 1))
 def test_the_scanner_writes_any_payload_as_orjson_does(cy_codec, payload, spelling):
-    body = _spelled({"jobs": [{"type": "t", "queue": "q", "payload": payload}]}, spelling)
+    job = {"type": "t", "queue": "q", "payload": payload}
+    body = _spelled({"jobs": [job]}, spelling)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_py, "plain_bulk_requests", _refuse)
         (request,) = cy_codec.plain_bulk_requests(body)
@@ -104,7 +109,9 @@ def test_the_scanner_reads_the_common_shapes_itself(cy_codec, no_reference, spel
     assert requests[0] == EnqueueRequest("send", "emails", b'{"n":1}', DEFAULT_PRIORITY)
     assert (requests[1].priority, requests[1].retry_limit) == (0, 7)
     assert requests[2].payload == '{"to":"ü@example.com","amount":12.5,"n":-3}'.encode()
-    assert requests[3].payload == b'[null,true,false,"",{"a":{"b":[]}},100000000000000000]'
+    assert requests[3].payload == (
+        b'[null,true,false,"",{"a":{"b":[]}},100000000000000000]'
+    )
     # A repeated name is the same object (no new str per job).
     assert requests[0].queue is requests[3].queue
     assert cy_codec.plain_bulk_requests(b'{"jobs":[]}') == []
@@ -152,7 +159,7 @@ def test_the_scanner_says_none_itself_for_a_job_that_is_not_plain(
         b'{"jobs":[{"type":"t","queue":"q","payload":1,"priority":-0}]}',  # it is 0
         b'{"jobs":[{"type":"t","queue":"q","payload":1}]',
         b'{"jobs":[{"type":"t","queue":"q","payload":1}]} x',
-        b'{"jobs":[{"type":"t","queue":"q","payload":' + b"[" * 101 + b"]" * 101 + b"}]}",
+        b'{"jobs":[{"type":"t","queue":"q","payload":%s}]}' % (b"[" * 101 + b"]" * 101),
     ],
 )
 def test_the_scanner_hands_what_it_cannot_judge_to_the_reference(cy_codec, body):
@@ -179,7 +186,9 @@ SEVENTEEN_KEYS = "{" + ",".join(f'"k{i}":{i}' for i in range(17)) + "}"
         "[" * 100 + "]" * 100,
     ],
 )
-def test_the_scanner_round_trips_payloads_it_cannot_copy(cy_codec, no_reference, payload):
+def test_the_scanner_round_trips_payloads_it_cannot_copy(
+    cy_codec, no_reference, payload
+):
     body = b'{"jobs":[{"type":"t","queue":"q","payload":%s}]}' % payload.encode()
     (request,) = cy_codec.plain_bulk_requests(body)
     assert request.payload == orjson.dumps(orjson.loads(payload))

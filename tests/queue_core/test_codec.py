@@ -579,6 +579,26 @@ def test_bulk_enqueued_to_json_lists_the_confirmations(codec_impl, jobs):
     assert codec_impl.bulk_enqueued_to_json(jobs) == expected
 
 
+@TWINS
+@given(job=JOBS, ids=st.lists(JOB_ID, min_size=2, max_size=4), other=JOBS)
+def test_bulk_confirmations_of_jobs_alike_but_for_their_ids(
+    codec_impl, job, ids, other
+):
+    # The compiled twin copies what follows the id when all else is shared.
+    jobs = [_with(job, id=job_id) for job_id in ids]
+    jobs.insert(1, _with(job, id=ids[0], queue=other.queue))
+    jobs.append(_with(other, id=ids[-1]))
+    confirmations = [_py.enqueued_to_obj(j, False, False) for j in jobs]
+    expected = orjson.dumps({"jobs": confirmations})
+    assert codec_impl.bulk_enqueued_to_json(jobs) == expected
+
+
+def _with(job, **changes):
+    """A copy of ``job`` sharing every field object but ``changes``."""
+    fields = {name: getattr(job, name) for name in Job.__slots__}
+    return Job(**{**fields, **changes})
+
+
 @given(
     timestamp=st.integers(0, 2**48 - 1),
     counter_hi=st.integers(0, 2**24 - 1),
