@@ -15,6 +15,8 @@ doing less, not from a different format:
   one allocation, and ``job_to_json`` writes the JSON itself with orjson's
   escaping (``\\uXXXX`` for control characters, everything else raw) and
   splices in the stored payload bytes.
+* A JSON bulk-enqueue body is read from its bytes in one pass, without
+  building its objects (``_bulk.pxi``, included at the end).
 * Anything off that path (another type, an unset slot, an int beyond 64
   bits, a surrogate, a malformed record) is handed to the reference, so
   results and errors stay identical; each helper says so by returning
