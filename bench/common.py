@@ -64,7 +64,13 @@ class BenchServer:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
         # Keep draining the log so the server never blocks on a full pipe.
-        subprocess.Popen(["cat"], stdin=self.proc.stdout, stdout=subprocess.DEVNULL)
+        # The sink is neither server nor load: free to run on any core, not
+        # on the load core this process may be pinned to.
+        sink = subprocess.Popen(
+            ["cat"], stdin=self.proc.stdout, stdout=subprocess.DEVNULL
+        )
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(sink.pid, range(os.cpu_count() or 1))
         self.get("/health")
         return time.monotonic() - started
 
