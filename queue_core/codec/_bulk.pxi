@@ -300,32 +300,26 @@ cdef inline int _field_of(const unsigned char* key, Py_ssize_t n) noexcept:
 
 
 cdef bytes _minified(const unsigned char* start, const unsigned char* end):
-    """A canonical value's bytes without the whitespace between its tokens
-    (canonical: no escapes, so every quote opens or closes a string)."""
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, _minified_size(start, end))
-    cdef char* w = PyBytes_AS_STRING(out)
-    cdef bint quoted = False
-    cdef unsigned char c
-    while start < end:
-        c = start[0]
-        if c == c'"':
-            quoted = not quoted
-        if quoted or not _space(c):
-            w[0] = <char>c
-            w += 1
-        start += 1
+    """A canonical value's bytes without the whitespace between its tokens."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, _unspaced(start, end, NULL))
+    _unspaced(start, end, PyBytes_AS_STRING(out))
     return out
 
 
-cdef Py_ssize_t _minified_size(
-    const unsigned char* p, const unsigned char* end
+cdef Py_ssize_t _unspaced(
+    const unsigned char* p, const unsigned char* end, char* out
 ) noexcept:
+    """How many bytes of a canonical value are not whitespace between its
+    tokens, copying them to ``out`` unless it is NULL (canonical: no
+    escapes, so every quote opens or closes a string)."""
     cdef Py_ssize_t n = 0
     cdef bint quoted = False
     while p < end:
         if p[0] == c'"':
             quoted = not quoted
         if quoted or not _space(p[0]):
+            if out != NULL:
+                out[n] = <char>p[0]
             n += 1
         p += 1
     return n

@@ -824,10 +824,15 @@ cdef int _json_job(_Buf* b, object job, object payload, const char* extra=NULL) 
     ``extra`` is written just before ``batch`` (an enqueue confirmation's
     ``duplicate`` and ``folded``).
     """
-    _put(b, b'{"id":', 6)
-    if _json(b, _get(job, F_ID)):
+    if _json_head(b, job):
         return _PUNT
     return _json_tail(b, job, payload, extra)
+
+
+cdef int _json_head(_Buf* b, object job) except -1:
+    """``_json_job`` up to the id: ``{"id":"..."``."""
+    _put(b, b'{"id":', 6)
+    return _json(b, _get(job, F_ID))
 
 
 cdef int _json_tail(_Buf* b, object job, object payload, const char* extra) except -1:
@@ -974,8 +979,7 @@ def bulk_enqueued_to_json(jobs):
                 _byte(&b, b",")
             if not _complete(job):
                 return _py.bulk_enqueued_to_json(jobs)
-            _put(&b, b'{"id":', 6)
-            if _json(&b, _get(job, F_ID)):
+            if _json_head(&b, job):
                 return _py.bulk_enqueued_to_json(jobs)
             if last is not None and _same_but_id(job, last):
                 if b.size + tail_size > b.cap:
