@@ -378,3 +378,58 @@ def test_every_connection_disables_nagle():
     transport = Transport()
     h2c_channel_protocol(None).makeConnection(transport)
     assert transport.nodelay is True
+
+
+class _TurnLoop:
+    """The two things TurnFlushedServer asks of the reactor and its loop."""
+
+    def __init__(self):
+        self.soon = []
+        self._asyncioEventloop = self
+
+    def call_soon(self, callback):
+        self.soon.append(callback)
+
+    def end_turn(self):
+        soon, self.soon = self.soon, []
+        for callback in soon:
+            callback()
+
+    def addReader(self, reader):
+        pass
+
+    def addWriter(self, writer):
+        raise AssertionError("the kernel took everything: no writability wait")
+
+    def removeWriter(self, writer):
+        pass
+
+
+def test_writes_leave_at_the_end_of_the_turn_or_at_send_now():
+    from twisted.internet.protocol import Protocol
+
+    from zizq_server.serve.transport import TurnFlushedServer
+
+    ours, peer = socket.socketpair()
+    peer.settimeout(0.2)
+    loop = _TurnLoop()
+    transport = TurnFlushedServer(ours, Protocol(), ("127.0.0.1", 1), None, 1, loop)
+    sends = []
+    send = transport.writeSomeData
+    transport.writeSomeData = lambda data: sends.append(data) or send(data)
+    try:
+        transport.write(b"head ")
+        transport.write(b"body")
+        assert sends == []  # nothing before the turn ends
+        loop.end_turn()
+        assert sends == [b"head body"] and peer.recv(100) == b"head body"
+
+        transport.write(b"frame")
+        transport.send_now()
+        assert sends[1:] == [b"frame"] and peer.recv(100) == b"frame"
+        loop.end_turn()  # already sent: no second (empty) send
+        transport.send_now()  # nothing written since: nothing to send
+        assert sends[2:] == []
+    finally:
+        ours.close()
+        peer.close()

@@ -318,3 +318,47 @@ def test_the_idle_timeout_waits_while_a_request_is_in_flight():
     assert not transport.disconnecting
     clock.advance(2)
     assert transport.disconnecting
+
+
+class _SendNowTransport(StringTransport):
+    """Records how much had been written at each ``send_now``."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent_now = []
+
+    def send_now(self):
+        self.sent_now.append(len(self.value()))
+
+
+def test_stream_chunks_ask_the_transport_to_send_at_once():
+    channel = Http1Channel()
+    channel.factory = SimpleNamespace(server=_Server())
+    transport = _SendNowTransport()
+    channel.makeConnection(transport)
+
+    channel.dataReceived(b"GET /stream HTTP/1.1\r\n\r\n")
+    ((_, send),) = channel.factory.server.started
+    asyncio.run(send({"type": "http.response.start", "status": 200}))
+    asyncio.run(send({"type": "http.response.body", "body": b"a", "more_body": True}))
+    assert transport.sent_now == [len(transport.value())]
+    asyncio.run(send({"type": "http.response.body", "body": b"bc", "more_body": True}))
+    assert transport.sent_now[-1] == len(transport.value())
+    # The last message of a response is left to the end of the loop turn.
+    asyncio.run(send({"type": "http.response.body", "body": b""}))
+    assert len(transport.sent_now) == 2
+    assert transport.value().endswith(b"1\r\na\r\n2\r\nbc\r\n0\r\n\r\n")
+
+
+def test_a_whole_response_is_left_to_the_end_of_the_turn():
+    channel = Http1Channel()
+    channel.factory = SimpleNamespace(server=_Server())
+    transport = _SendNowTransport()
+    channel.makeConnection(transport)
+
+    channel.dataReceived(b"GET /x HTTP/1.1\r\n\r\n")
+    ((_, send),) = channel.factory.server.started
+    asyncio.run(send({"type": "http.response.start", "status": 200}))
+    asyncio.run(send({"type": "http.response.body", "body": b"done"}))
+    assert transport.sent_now == []
+    assert transport.value().endswith(b"\r\n\r\ndone")
