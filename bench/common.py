@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,5 +117,23 @@ class BenchServer:
             shutil.rmtree(self.root_dir, ignore_errors=True)
 
 
-def median_of(runs: list, key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+def machine_ticks():
+    """``(steal, total)`` clock ticks of every CPU so far, or None off Linux.
+
+    Steal is the time the hypervisor ran someone else while this machine's
+    CPUs had work: the share of it during a run says how much that run's
+    numbers owe to the neighbours rather than to the server.
+    """
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    return ticks[7] if len(ticks) > 7 else 0, sum(ticks[:8])
+
+
+def steal_pct(before, after) -> float:
+    """Percent of all CPU time stolen between two ``machine_ticks()``."""
+    if before is None or after is None or after[1] == before[1]:
+        return 0.0
+    return 100 * (after[0] - before[0]) / (after[1] - before[1])

@@ -8,6 +8,9 @@ Scenarios: single and bulk enqueue (1 and 16 producers, HTTP/1.1 and h2c),
 drain of 20,000 preloaded jobs (16 workers and 1), end-to-end latency at
 200 jobs/s, the same under ``--default-commit-mode fsync``, and restart
 time, memory and list/count query times with 1,000,000 stored jobs.
+Every run also records ``steal_pct``, the share of the machine's CPU time
+the hypervisor gave to other tenants during it: on a shared VM that is
+what moves the numbers between identical runs.
 """
 
 import argparse
@@ -22,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import enqueue  # noqa: E402
 import workers  # noqa: E402
-from common import BenchServer  # noqa: E402
+from common import BenchServer, machine_ticks, steal_pct  # noqa: E402
 
 FSYNC = ("--default-commit-mode", "fsync")
 
@@ -166,7 +169,7 @@ def main() -> None:
     for group, name, case in scenarios(args.quick):
         if only and group not in only:
             continue
-        runs = [case() for _ in range(1 if group == "restart" else args.runs)]
+        runs = [_measured(case) for _ in range(1 if group == "restart" else args.runs)]
         results[name] = {
             key: statistics.median(run[key] for run in runs) for key in runs[0]
         }
@@ -177,6 +180,14 @@ def main() -> None:
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
     print(f"\nmedians of {args.runs} run(s); JSON written to {path}")
+
+
+def _measured(case) -> dict:
+    """One run of a case, with the share of CPU time the host stole meanwhile."""
+    before = machine_ticks()
+    result = case()
+    result["steal_pct"] = steal_pct(before, machine_ticks())
+    return result
 
 
 def _row(result: dict) -> str:
