@@ -1,6 +1,6 @@
 """Server instructions per job under callgrind: a repeatable A/B measure.
 
-    .venv/bin/python bench/instructions.py [single] [bulk] [drain] [h2c]
+    .venv/bin/python bench/instructions.py [single] [bulk] [drain] [h2c] [latency]
 
 This machine is shared, and jobs/s or even CPU time per job move by 2x
 between identical runs. Valgrind's callgrind counts the instructions the
@@ -11,7 +11,9 @@ server ~50x slower, so it measures cost, never throughput or latency.
 
 Each case is counted after a warm-up, between ``callgrind_control -z`` and
 ``-d``: single enqueues (HTTP/1.1 or h2c, 16 connections), bulk enqueues of
-100, and a drain with 16 workers.
+100, a drain with 16 workers, and the latency scenario's round trip (one
+producer, one waiting stream, an ack per job: everything the server does
+for a job when nothing else is going on).
 """
 
 import glob
@@ -89,6 +91,8 @@ def cases(port: int) -> dict:
             lambda: run_async(workers.preload(port, 4800)),
             lambda: run_async(workers.drain(port, CLIENTS, 64, 4800)),
         ),
+        # 40 jobs/s for 10 s: slow enough for the server under callgrind.
+        "latency": (400, nothing, lambda: run_async(workers.latency(port, 40, 10))),
     }
 
 
