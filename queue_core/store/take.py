@@ -13,11 +13,8 @@ when the global in-flight limit is reached.
 Claimed jobs are re-filed as ``in_flight`` in the index in the turn's batch
 (the record itself is not rewritten: ``records.refile``) and put in the
 taker's outbox; the stream's pump renders and sends them. The write is
-not awaited before sending (the frames leave first): if the server dies
-in between, the job is still ``ready`` on disk and is delivered again,
-which at-least-once allows. A job enqueued in that same turn is not on
-disk at all yet, but its producer has had no answer either (the answer
-waits for the commit), so it was never told the job was accepted.
+not awaited before sending: if the server dies first, the job is still
+``ready`` on disk and is delivered again, which at-least-once allows.
 
 While a job is in flight its ``Job`` object stays in its taker's table and
 is the authoritative copy (``records.load`` returns it), so an ack or nack
@@ -87,9 +84,10 @@ class Dispatcher:
     def run_now(self) -> None:
         """A dispatch pass now, outside the end-of-turn schedule.
 
-        Enqueue uses it: a waiting stream renders and sends its new job in
-        the next loop turn, ahead of that turn's batch write, a turn sooner
-        than after a scheduled pass and ahead of the enqueue's own answer.
+        Enqueue uses it: a waiting stream renders its new job in the next
+        loop turn, the one that writes the batch, and its frame leaves at
+        the end of that turn, a turn sooner than after a scheduled pass and
+        ahead of the enqueue's own answer.
         """
         if not self.takers:
             return
@@ -119,9 +117,8 @@ class Dispatcher:
                     still.append(taker)
             active = still
         if served:
-            # Woken first, the pumps render and send in the next turn
-            # before the batch is written there (the server's HTTP/1.1
-            # transport sends a stream's chunks at once).
+            # Woken first, the pumps render in the next turn before the
+            # batch is written there; their frames leave at that turn's end.
             for taker in served:
                 taker.notify()
             self.store.ks.request_flush()

@@ -285,14 +285,7 @@ class _Exchange:
         if head or body:
             # One write per message: Twisted joins pending writes into one
             # buffer before sending anyway, so the copy costs nothing extra.
-            transport = self.channel.transport
-            transport.write(head + body if head else body)
-            if more:
-                # A chunk of a stream (take frames) is all the application
-                # has for now: it leaves at once (transport.send_now).
-                send_now = getattr(transport, "send_now", None)
-                if send_now is not None:
-                    send_now()
+            self.channel.transport.write(head + body if head else body)
         if not more:
             self._finish()
 

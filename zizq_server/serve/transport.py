@@ -7,10 +7,7 @@ That is two ``epoll_ctl`` calls, an extra poll and ~20 us of Python per
 response, and a response that is ready now leaves one poll later.
 ``TurnFlushedServer`` instead sends what was written at the end of the
 current loop turn (``call_soon``), so the header and body writes of one
-response leave in one ``send``. A writer that has nothing more to add this
-turn can send at once instead (``send_now``): a chunk of a streamed
-response, such as a take stream's frames, which then leave ahead of the
-turn's other work (its batch write, ~0.1 ms when the process wakes cold).
+response, or the frames of one take-stream turn, leave in one ``send``.
 Only when the kernel does not take everything (a slow reader), or the
 connection is closing, does it fall back to Twisted's writability
 registration, which then finishes the job exactly as it always did.
@@ -36,16 +33,7 @@ class TurnFlushedServer(tcp.Server):
     def startWriting(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.reactor._asyncioEventloop.call_soon(self._turn_end)
-
-    def _turn_end(self) -> None:
-        if self._flush_scheduled:  # else send_now has sent it already
-            self._flush()
-
-    def send_now(self) -> None:
-        """Send what was written this turn now rather than at its end."""
-        if self._flush_scheduled:
-            self._flush()
+            self.reactor._asyncioEventloop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
