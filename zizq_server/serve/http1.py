@@ -30,7 +30,9 @@ per connection (pipelined bytes wait, and the socket stops being read
 after 16 KiB of them), ``http.disconnect`` to the application when the
 response is done or the client goes away, the application cancelled if it
 outlives its client by the server's ``application_close_timeout``, and
-``Exception inside application`` logged by Daphne's logger.
+``Exception inside application`` logged by Daphne's logger. The
+application's side of that (``receive``, ``send``, failures) is
+``exchange.Exchange``, which HTTP/2's shortcut (``h2``) shares.
 
 Twisted API relied on (pinned, covered by tests/zizq_server/test_http1.py):
 ``HTTPChannel``'s ``dataReceived``, ``connectionLost``,
@@ -40,8 +42,6 @@ and ``_sanitizeLinearWhitespace`` (the response header canonicalisation
 Twisted applies).
 """
 
-import asyncio
-import logging
 import re
 from urllib.parse import unquote
 
@@ -49,9 +49,9 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import _nameEncoder, _sanitizeLinearWhitespace
 
-__all__ = ["Http1Channel"]
+from .exchange import Exchange
 
-logger = logging.getLogger("daphne.server")
+__all__ = ["Http1Channel"]
 
 # The largest head (request line and headers) the shortcut parses; Twisted's
 # own limit for the stock path is 16 KiB of header lines.
@@ -85,7 +85,6 @@ _SPECIAL = frozenset(
     )
 )
 _NO_BODY_STATUSES = (204, 304)
-_DISCONNECT = {"type": "http.disconnect"}
 
 
 def parse_head(head: bytes):
@@ -219,56 +218,17 @@ class Http1Channel(HTTPChannel):
         super().connectionLost(reason)
 
 
-class _Exchange:
-    """One request through the shortcut: the application task and its
-    ``receive`` and ``send``."""
+class _Exchange(Exchange):
+    """One request through the shortcut, its response written on the
+    connection."""
 
-    __slots__ = (
-        "channel", "body", "waiter", "status", "headers", "chunked", "writing",
-        "finished", "task",
-    )
+    __slots__ = ("channel", "chunked")
 
     def __init__(self, channel: Http1Channel, scope: dict, body: bytes):
+        super().__init__(channel.factory.server)
         self.channel = channel
-        self.body = body  # until the application has received it
-        self.waiter = None  # the future a receive() after the body waits on
-        self.status = None  # from http.response.start
-        self.headers = None
         self.chunked = False
-        self.writing = False  # the head is written
-        self.finished = False  # the response is complete or the client gone
-        self.task = channel.factory.server.start_application(
-            scope, self.receive, self.send
-        )
-        self.task.add_done_callback(self._application_done)
-
-    async def receive(self):
-        body = self.body
-        if body is not None:
-            self.body = None
-            return {"type": "http.request", "body": body, "more_body": False}
-        if self.finished:
-            return _DISCONNECT
-        self.waiter = asyncio.get_running_loop().create_future()
-        return await self.waiter
-
-    async def send(self, message):
-        if self.finished:
-            return
-        kind = message["type"]
-        if kind == "http.response.start":
-            if self.status is not None:
-                raise ValueError("HTTP response has already been started")
-            self.status = message["status"]
-            self.headers = message.get("headers", ())
-        elif kind == "http.response.body":
-            if self.status is None:
-                raise ValueError(
-                    f"HTTP response has not yet been started but got {kind}"
-                )
-            self._write(message.get("body", b""), message.get("more_body", False))
-        else:
-            raise ValueError(f"Unknown ASGI message type {kind}")
+        self.start(scope, body)
 
     def _write(self, body: bytes, more: bool) -> None:
         head = b""
@@ -310,32 +270,8 @@ class _Exchange:
         return b"".join(lines)
 
     def _finish(self) -> None:
-        self.finished = True
-        self._wake(_DISCONNECT)
+        super()._finish()
         self.channel.exchange_done()
 
-    def client_gone(self) -> None:
-        self.finished = True
-        self._wake(_DISCONNECT)
-        if not self.task.done():
-            timeout = self.channel.factory.server.application_close_timeout
-            asyncio.get_running_loop().call_later(timeout, self.task.cancel)
-
-    def _wake(self, message) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(message)
-
-    def _application_done(self, task) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            logger.error("Exception inside application: %s", error, exc_info=error)
-        if self.finished:
-            return
-        # The application ended without completing its response.
-        transport = self.channel.transport
-        if self.writing:
-            transport.loseConnection()
-        else:
-            self.status, self.headers = 500, ()
-            self._write(b"", False)
+    def _abandon(self) -> None:
+        self.channel.transport.loseConnection()

@@ -1,0 +1,110 @@
+"""One request's ASGI application, run without Daphne's request objects.
+
+Both shortcuts (``http1`` for HTTP/1.1 connections, ``h2`` for HTTP/2
+streams) start the application as a task with the scope Daphne would build
+and speak ASGI to it themselves. ``Exchange`` is what they share:
+``receive`` gives the body once, then ``http.disconnect`` once the response
+is done or the client is gone; ``send`` checks the message order as Daphne
+does; an application that outlives its client is cancelled after the
+server's ``application_close_timeout``; and one that ends without
+completing its response gets a bare 500, or, when its head is already
+out, the protocol's way of cutting a response short (``_abandon``).
+A protocol subclass writes the response (``_write``) and calls
+``_finish`` once it is complete.
+"""
+
+import asyncio
+import logging
+
+logger = logging.getLogger("daphne.server")
+
+DISCONNECT = {"type": "http.disconnect"}
+
+
+class Exchange:
+    """A request's application task and its ``receive`` and ``send``."""
+
+    __slots__ = ("server", "body", "waiter", "status", "headers", "writing",
+                 "finished", "task")
+
+    def __init__(self, server) -> None:
+        self.server = server  # the listener's view of Daphne's Server
+        self.body = None  # until the application has received it
+        self.waiter = None  # the future a receive() after the body waits on
+        self.status = None  # from http.response.start
+        self.headers = None
+        self.writing = False  # the head is written
+        self.finished = False  # the response is complete or the client gone
+        self.task = None
+
+    def start(self, scope: dict, body: bytes) -> None:
+        """Run the application on the whole request."""
+        self.body = body
+        self.task = self.server.start_application(scope, self.receive, self.send)
+        self.task.add_done_callback(self._application_done)
+
+    async def receive(self):
+        body = self.body
+        if body is not None:
+            self.body = None
+            return {"type": "http.request", "body": body, "more_body": False}
+        if self.finished:
+            return DISCONNECT
+        self.waiter = asyncio.get_running_loop().create_future()
+        return await self.waiter
+
+    async def send(self, message):
+        if self.finished:
+            return
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.status is not None:
+                raise ValueError("HTTP response has already been started")
+            self.status = message["status"]
+            self.headers = message.get("headers", ())
+        elif kind == "http.response.body":
+            if self.status is None:
+                raise ValueError(
+                    f"HTTP response has not yet been started but got {kind}"
+                )
+            self._write(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise ValueError(f"Unknown ASGI message type {kind}")
+
+    def _write(self, body: bytes, more: bool) -> None:
+        """Write one body message (the head with the first); ``_finish``
+        after the last."""
+        raise NotImplementedError
+
+    def _abandon(self) -> None:
+        """Cut short a response whose head is written."""
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        self.finished = True
+        self._wake(DISCONNECT)
+
+    def client_gone(self) -> None:
+        self.finished = True
+        self._wake(DISCONNECT)
+        if self.task is not None and not self.task.done():
+            timeout = self.server.application_close_timeout
+            asyncio.get_running_loop().call_later(timeout, self.task.cancel)
+
+    def _wake(self, message) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+
+    def _application_done(self, task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            logger.error("Exception inside application: %s", error, exc_info=error)
+        if self.finished:
+            return
+        # The application ended without completing its response.
+        if self.writing:
+            self._abandon()
+        else:
+            self.status, self.headers = 500, ()
+            self._write(b"", False)
