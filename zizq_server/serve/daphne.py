@@ -10,10 +10,11 @@ bookkeeping, reply path and periodic checkers.
   one shared Server. Daphne's HTTP and WebSocket protocols create their
   application through ``factory.server``, so the view stamps
   ``scope["listener"]`` on every scope, whatever the protocol.
-- HTTP/1.1 requests of the everyday shape skip Twisted's parser and
-  Daphne's request (``http1.Http1Channel``); the view starts their
-  application instances (``start_application``) and the shutdown cancels
-  them with Daphne's own.
+- HTTP/1.1 requests and HTTP/2 streams of the everyday shape skip
+  Twisted's parsers and Daphne's request (``http1.Http1Channel``,
+  ``h2.H2Channel``); the view starts their application instances
+  (``start_application``) and the shutdown cancels them with Daphne's
+  own.
 - Listeners bind synchronously, in list order, before the reactor starts:
   a bind failure raises ``BindError`` out of ``run()`` with nothing left
   running. A TLS listener would bind with ``reactor.listenSSL`` and the
@@ -172,8 +173,8 @@ def _daphne_server(application, listeners: list[ListenerSpec]) -> Server:
     )
     # What Server.run() would have set up before listening.
     server.connections = {}
-    # Application instances of requests that came through http1's shortcut
-    # and so are not in server.connections.
+    # Application instances of requests that came through a shortcut
+    # (http1, h2) and so are not in server.connections.
     server.shortcut_instances = set()
     return server
 
@@ -212,7 +213,7 @@ class _ListenerView:
     def __init__(self, server: Server, name: str):
         self._server = server
         self.name = name
-        self.root_path = server.root_path  # read per request by http1
+        self.root_path = server.root_path  # read per request by the shortcuts
         self.ws_factory = _websocket_factory(self, server)
 
     def __getattr__(self, attribute):
@@ -223,7 +224,7 @@ class _ListenerView:
         return self._server.create_application(protocol, scope)
 
     def start_application(self, scope, receive, send) -> asyncio.Task:
-        """Run the application for a request of http1's shortcut."""
+        """Run the application for a request of a shortcut (http1, h2)."""
         scope["listener"] = self.name
         application = self._server.application(scope, receive, send)
         task = asyncio.get_running_loop().create_task(application)

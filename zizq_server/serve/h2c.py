@@ -4,8 +4,9 @@ Twisted switches a connection to HTTP/2 only when TLS ALPN negotiated "h2",
 so a client that speaks HTTP/2 straight away on a plain port (the official
 Ruby client does, for every request) gets a 400 from the HTTP/1.1 parser.
 ``H2cChannelProtocol`` watches the first bytes of each connection: the
-24-byte HTTP/2 client preface hands the connection to Twisted's
-``H2Connection`` exactly as Twisted does after ALPN; anything else goes to
+24-byte HTTP/2 client preface hands the connection to ``h2.H2Channel``
+(Twisted's ``H2Connection`` with a shortcut for everyday streams) as
+Twisted hands one to its ``H2Connection`` after ALPN; anything else goes to
 the HTTP/1.1 channel (``http1.Http1Channel``) untouched. A request line
 differs from the preface in its first byte or so, so HTTP/1.1 is never
 delayed.
@@ -18,16 +19,17 @@ tests/zizq_server/test_daphne_h2c.py covers it):
   ``_requestFactory``, ``_site``, ``_factory``, ``_timeOut`` and
   ``_callLater`` it keeps for a protocol switch;
 - ``twisted.web.http.HTTPChannel._networkProducer`` and ``setTimeout``;
-- ``twisted.web._http2.H2Connection`` and the attributes it reads
-  (``requestFactory``, ``site``, ``factory``, ``timeOut``, ``callLater``).
+- ``twisted.web._http2.H2Connection`` (which ``H2Channel`` subclasses) and
+  the attributes it reads (``requestFactory``, ``site``, ``factory``,
+  ``timeOut``, ``callLater``).
 
 ``_switch_to_h2`` mirrors the ALPN branch of
 ``_GenericHTTPChannelProtocol.dataReceived``; re-read it when Twisted moves.
 """
 
-from twisted.web._http2 import H2Connection
 from twisted.web.http import _GenericHTTPChannelProtocol
 
+from zizq_server.serve.h2 import H2Channel
 from zizq_server.serve.http1 import Http1Channel
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -63,11 +65,11 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
     def _switch_to_h2(self):
         http11 = self._channel
         # The HTTP/1.1 channel registered itself as the transport's producer
-        # and armed an idle timeout; the H2Connection takes over both.
+        # and armed an idle timeout; the H2Channel takes over both.
         network_producer = http11._networkProducer
         network_producer.unregisterProducer()
         http11.setTimeout(None)
-        h2 = H2Connection()
+        h2 = H2Channel()
         h2.requestFactory = self._requestFactory
         h2.site = self._site
         h2.factory = self._factory

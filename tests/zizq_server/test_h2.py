@@ -1,0 +1,302 @@
+"""HTTP/2's shortcut (serve/h2.py): which streams it takes, and that a
+stream gets the same treatment whichever way it goes, flow control and
+failures included.
+
+The server is the raw ASGI helper app of test_daphne_h2c.py; ``/echo``
+answers with the scope and body the application saw. A request with a
+``daphne-root-path`` header always goes the stock way (Twisted's
+``H2Stream`` and Daphne's request); sent empty, it changes nothing in the
+scope, so it is the reference the shortcut is held to.
+"""
+
+import json
+import socket
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+import pytest
+
+from tests.zizq_server._bodies import pattern
+from tests.zizq_server.test_daphne_h2c import ServerProcess
+from zizq_server.serve.h2 import parse_headers
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = ServerProcess(tmp_path_factory.mktemp("markers"), "primary=127.0.0.1:0")
+    process.wait_ready()
+    yield process
+    assert process.stop() == 0
+    assert process.proc.stderr.read() == ""
+
+
+class Client:
+    """A raw h2c client connection that sends any header block and body,
+    and acknowledges what it reads (or holds its window shut)."""
+
+    def __init__(self, port: int, window: int | None = None):
+        self.sock = socket.create_connection(("127.0.0.1", port), 5)
+        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        self.conn = h2.connection.H2Connection(config)
+        self.conn.initiate_connection()
+        if window is not None:
+            self.conn.update_settings(
+                {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window}
+            )
+        self.ended = {}  # stream id -> its events, once ended
+        self.pending = {}  # stream id -> events so far
+        self._flush()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def request(self, method, path, headers=(), body=b"", end=True) -> int:
+        stream_id = self.conn.get_next_available_stream_id()
+        block = [
+            (b":method", method),
+            (b":path", path),
+            (b":scheme", b"http"),
+            (b":authority", b"test"),
+            *headers,
+        ]
+        self.conn.send_headers(stream_id, block, end_stream=end and not body)
+        self._flush()
+        while body:
+            window = self.conn.local_flow_control_window(stream_id)
+            if not window:
+                self._read()
+                continue
+            size = min(window, self.conn.max_outbound_frame_size)
+            chunk, body = body[:size], body[size:]
+            self.conn.send_data(stream_id, chunk, end_stream=end and not body)
+            self._flush()
+        return stream_id
+
+    def reset(self, stream_id: int) -> None:
+        self.conn.reset_stream(stream_id)
+        self._flush()
+
+    def response(self, stream_id: int) -> tuple[dict, bytes, list]:
+        """``(headers, body, events)`` of a stream, once it has ended."""
+        while stream_id not in self.ended:
+            self._read()
+        events = self.ended.pop(stream_id)
+        (head,) = [e for e in events if isinstance(e, h2.events.ResponseReceived)]
+        body = b"".join(
+            e.data for e in events if isinstance(e, h2.events.DataReceived)
+        )
+        return dict(head.headers), body, events
+
+    def echo(self, *args, **kwargs) -> dict:
+        headers, body, _ = self.response(self.request(*args, **kwargs))
+        assert headers[b":status"] == b"200"
+        return json.loads(body)
+
+    def _read(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("server closed the connection")
+        for event in self.conn.receive_data(data):
+            stream_id = getattr(event, "stream_id", None)
+            if isinstance(event, h2.events.DataReceived):
+                self.conn.acknowledge_received_data(
+                    event.flow_controlled_length, stream_id
+                )
+            if stream_id:
+                self.pending.setdefault(stream_id, []).append(event)
+            if isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                self.ended[stream_id] = self.pending.pop(stream_id)
+        self._flush()
+
+    def _flush(self) -> None:
+        self.sock.sendall(self.conn.data_to_send())
+
+
+@pytest.fixture
+def client(server):
+    connection = Client(server.ports["primary"])
+    yield connection
+    connection.close()
+
+
+# -- which streams the shortcut takes ----------------------------------------
+
+
+def block(*headers, method=b"GET", path=b"/x"):
+    return [(b":method", method), (b":path", path), (b":scheme", b"http"), *headers]
+
+
+def test_parse_headers_gives_daphnes_header_list():
+    parsed = parse_headers(
+        block(
+            (b":authority", b"test"),
+            (b"accept", b"*/*"),
+            (b"x_drop", b"1"),
+            (b"content-length", b"5"),
+            method=b"POST",
+            path=b"/jobs?a=1",
+        )
+    )
+    assert parsed == (
+        b"POST",
+        b"/jobs?a=1",
+        [(b"host", b"test"), (b"accept", b"*/*"), (b"content-length", b"5")],
+    )
+    assert parse_headers(block()) == (b"GET", b"/x", [])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        block(method=b"HEAD"),
+        block(method=b"G(T"),
+        [(b":method", b"CONNECT"), (b":authority", b"test:443")],
+        block(path=b"*"),
+        block(path=b"http://test/x"),
+        block(path=b"/caf\xc3\xa9"),
+        block(path=b"/a b"),
+        block((b"x-a", b"1"), (b"x-a", b"2")),
+        block((b":authority", b"test"), (b"host", b"test")),
+        block((b"expect", b"100-continue")),
+        block((b"upgrade", b"websocket")),
+        block((b"daphne-root-path", b"/root")),
+        block((b"x(y", b"1")),
+        block((b"x-a", b"a\x0bb")),
+        block((b"x-a", b"a\x85b")),
+    ],
+)
+def test_parse_headers_leaves_everything_else_to_the_stock_path(headers):
+    assert parse_headers(headers) is None
+
+
+# -- the same request either way --------------------------------------------
+
+
+def test_the_shortcut_builds_the_scope_daphne_builds(client):
+    headers = [(b"x-one", b"1"), (b"x_two", b"2"), (b"content-type", b"text/plain")]
+    stock_only = [(b"daphne-root-path", b"")]
+    fast = client.echo(b"POST", b"/ech%6F?q=%2F&r", headers, b"hello")
+    stock = client.echo(b"POST", b"/ech%6F?q=%2F&r", headers + stock_only, b"hello")
+    assert fast == stock
+    assert fast["http_version"] == "2"
+    assert fast["path"] == "/echo"
+    assert fast["raw_path"] == "/ech%6F"
+    assert fast["query_string"] == "q=%2F&r"
+    assert fast["body"] == "hello"
+    assert fast["headers"] == [
+        ["host", "test"],
+        ["x-one", "1"],
+        ["content-type", "text/plain"],
+    ]
+
+
+def test_what_the_shortcut_leaves_is_answered_the_stock_way(client):
+    headers, body, _ = client.response(client.request(b"HEAD", b"/big?100"))
+    assert headers[b":status"] == b"200"
+    assert body == b""
+    echoed = client.echo(b"GET", b"/echo", [(b"x-a", b"1"), (b"x-a", b"2")])
+    assert echoed["headers"] == [["host", "test"], ["x-a", "1"], ["x-a", "2"]]
+
+
+# A response sent at once: its head, then its body in one DATA frame that
+# also ends the stream.
+DIRECT = ["ResponseReceived", "DataReceived", "StreamEnded"]
+
+
+def test_a_small_response_is_one_head_and_one_final_data_frame(client):
+    headers, body, events = client.response(client.request(b"GET", b"/big?100"))
+    assert headers[b":status"] == b"200"
+    assert headers[b"content-length"] == b"100"
+    assert body == pattern(100)
+    assert [type(e).__name__ for e in events] == DIRECT
+    # Twisted's queue would have ended the stream with a frame of its own.
+    stock = [(b"daphne-root-path", b"")]
+    _, body, events = client.response(client.request(b"GET", b"/big?100", stock))
+    assert body == pattern(100)
+    assert [type(e).__name__ for e in events] != DIRECT
+
+
+# -- flow control and frame sizes -------------------------------------------
+
+
+def test_a_response_larger_than_a_frame_is_split_into_frames(client):
+    size = 40_000  # within the default window, beyond the 16 KiB frame size
+    _, body, events = client.response(client.request(b"GET", b"/big?%d" % size))
+    assert body == pattern(size)
+    frames = [e for e in events if isinstance(e, h2.events.DataReceived)]
+    assert [len(f.data) for f in frames] == [16384, 16384, size - 32768]
+
+
+def test_a_response_beyond_the_clients_window_waits_for_its_updates(server):
+    client = Client(server.ports["primary"], window=1000)
+    try:
+        size = 100_000
+        _, body, _ = client.response(client.request(b"GET", b"/big?%d" % size))
+        assert body == pattern(size)
+        # The queue it went through is empty again: the next one is direct.
+        _, body, events = client.response(client.request(b"GET", b"/big?10"))
+        assert body == pattern(10)
+        assert [type(e).__name__ for e in events] == DIRECT
+    finally:
+        client.close()
+
+
+def test_a_request_body_beyond_the_initial_window_is_read_whole(client):
+    body = pattern(300_000)
+    echoed = client.echo(b"POST", b"/echo", body=body)
+    assert echoed["body"].encode("latin-1") == body
+
+
+def test_a_response_larger_than_socket_buffers_reaches_a_slow_reader(server):
+    client = Client(server.ports["primary"], window=2**31 - 1)
+    try:
+        client.conn.increment_flow_control_window(2**31 - 1 - 65535)
+        client._flush()
+        size = 16 * 1024 * 1024
+        stream_id = client.request(b"GET", b"/big?%d" % size)
+        time.sleep(0.3)  # the server's writes fill both kernel buffers
+        _, body, _ = client.response(stream_id)
+        assert body == pattern(size)
+        assert client.echo(b"GET", b"/echo?next")["query_string"] == "next"
+    finally:
+        client.close()
+
+
+# -- clients that go away, applications that fail ---------------------------
+
+
+def test_a_stream_reset_before_its_body_ends_leaves_the_connection_serving(client):
+    stream_id = client.request(b"POST", b"/echo", body=b"part", end=False)
+    client.reset(stream_id)
+    assert client.echo(b"GET", b"/echo?after")["query_string"] == "after"
+
+
+def test_a_stream_reset_mid_response_reports_the_disconnect(server, client):
+    stream_id = client.request(b"GET", b"/stream?h2-shortcut-reset")
+    while not any(
+        isinstance(e, h2.events.DataReceived) for e in client.pending.get(stream_id, ())
+    ):
+        client._read()
+    client.reset(stream_id)
+    assert server.wait_for_marker("disconnect-h2-shortcut-reset")
+    assert client.echo(b"GET", b"/echo?after")["query_string"] == "after"
+
+
+def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
+    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
+    process.wait_ready()
+    client = Client(process.ports["primary"])
+    try:
+        headers, body, _ = client.response(client.request(b"GET", b"/raise"))
+        assert headers[b":status"] == b"500"
+        assert body == b""
+        assert client.echo(b"GET", b"/echo?next")["query_string"] == "next"
+    finally:
+        client.close()
+        assert process.stop() == 0
+    stderr = process.proc.stderr.read()
+    assert "Exception inside application" in stderr
+    assert "raised by /raise" in stderr
