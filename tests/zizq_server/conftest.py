@@ -1,4 +1,6 @@
-"""Shared set-up for zizq_server tests: Django configured from our settings."""
+"""Shared set-up for zizq_server tests: Django configured from our settings,
+and the raw ASGI helper server with one listener (test_daphne_h2c.py runs
+its own, with two)."""
 
 import os
 from types import SimpleNamespace
@@ -8,6 +10,8 @@ import pytest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zizq_server.settings")
 django.setup()
+
+from tests.zizq_server.test_daphne_h2c import ServerProcess  # noqa: E402
 
 
 @pytest.fixture
@@ -24,3 +28,13 @@ def settings_from():
         )
 
     return build
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The helper server (a primary listener only), quiet to the end."""
+    process = ServerProcess(tmp_path_factory.mktemp("markers"), "primary=127.0.0.1:0")
+    process.wait_ready()
+    yield process
+    assert process.stop() == 0
+    assert process.proc.stderr.read() == ""

@@ -24,15 +24,6 @@ from tests.zizq_server.test_daphne_h2c import ServerProcess
 from zizq_server.serve.h2 import parse_headers
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("markers"), "primary=127.0.0.1:0")
-    process.wait_ready()
-    yield process
-    assert process.stop() == 0
-    assert process.proc.stderr.read() == ""
-
-
 class Client:
     """A raw h2c client connection that sends any header block and body,
     and acknowledges what it reads (or holds its window shut)."""

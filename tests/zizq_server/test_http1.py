@@ -23,15 +23,6 @@ from tests.zizq_server.test_daphne_h2c import ServerProcess
 from zizq_server.serve.http1 import MAX_BODY_BYTES, Http1Channel, parse_head
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("markers"), "primary=127.0.0.1:0")
-    process.wait_ready()
-    yield process
-    assert process.stop() == 0
-    assert process.proc.stderr.read() == ""
-
-
 class Connection:
     """One keep-alive connection, written to raw and read a response at a time."""
 

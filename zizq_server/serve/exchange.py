@@ -10,22 +10,58 @@ server's ``application_close_timeout``; and one that ends without
 completing its response gets a bare 500, or, when its head is already
 out, the protocol's way of cutting a response short (``_abandon``).
 A protocol subclass writes the response (``_write``) and calls
-``_finish`` once it is complete.
+``_finish`` once it is complete. ``Origin`` builds the scope Daphne's
+``WebRequest.process`` would, from what the connection knows once.
 """
 
 import asyncio
 import logging
+from urllib.parse import unquote
+
+from twisted.internet.interfaces import ISSLTransport
 
 logger = logging.getLogger("daphne.server")
 
 DISCONNECT = {"type": "http.disconnect"}
 
 
+class Origin:
+    """What a connection puts in the scope of each of its requests."""
+
+    __slots__ = ("client", "server", "scheme")
+
+    def __init__(self, transport) -> None:
+        peer, host = transport.getPeer(), transport.getHost()
+        self.client = [str(peer.host), peer.port] if hasattr(peer, "host") else None
+        self.server = [str(host.host), host.port] if hasattr(host, "host") else None
+        self.scheme = "https" if ISSLTransport(transport, None) else "http"
+
+    def scope(self, version, method, target, headers, root_path) -> dict:
+        """The scope of a request with an origin-form ASCII ``target``."""
+        path, _, query = target.partition(b"?")
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": version,
+            "method": method.decode("ascii"),
+            "path": unquote(path.decode("ascii")),
+            "raw_path": path,
+            "root_path": root_path,
+            "scheme": self.scheme,
+            "query_string": query,
+            "headers": headers,
+            "client": self.client,
+            "server": self.server,
+        }
+
+
 class Exchange:
     """A request's application task and its ``receive`` and ``send``."""
 
-    __slots__ = ("server", "body", "waiter", "status", "headers", "writing",
-                 "finished", "task")
+    __slots__ = (
+        "server", "body", "waiter", "status", "headers", "writing", "finished",
+        "task",
+    )
 
     def __init__(self, server) -> None:
         self.server = server  # the listener's view of Daphne's Server

@@ -33,14 +33,13 @@ Twisted API relied on (pinned; covered by tests/zizq_server/test_h2.py):
 ``_outboundStreamQueues``, ``priority``, ``_consumerBlocked``,
 ``_requestReceived``, ``_requestDone``, ``_tryToWriteControlData``,
 ``writeHeaders``, ``writeDataToStream``, ``endRequest``, ``abortRequest``,
-``openStreamWindow``, ``_isSecure``; and the stream interface it calls
+``openStreamWindow``; and the stream interface it calls
 (``receiveDataChunk``, ``requestComplete``, ``connectionLost``,
 ``windowUpdated``, ``flowControlBlocked``, ``streamID``).
 """
 
 import re
 from collections import deque
-from urllib.parse import unquote
 
 import h2.exceptions
 import priority
@@ -48,7 +47,7 @@ from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
 from twisted.internet.defer import Deferred
 from twisted.web._http2 import H2Connection
 
-from .exchange import Exchange
+from .exchange import Exchange, Origin
 
 __all__ = ["H2Channel"]
 
@@ -112,17 +111,15 @@ class H2Channel(H2Connection):
 
     def connectionMade(self):
         super().connectionMade()
-        peer, host = self.transport.getPeer(), self.transport.getHost()
-        self._client = [str(peer.host), peer.port] if hasattr(peer, "host") else None
-        self._server = [str(host.host), host.port] if hasattr(host, "host") else None
-        self._scheme = "https" if self._isSecure() else "http"
+        self._origin = Origin(self.transport)
 
     def _requestReceived(self, event):
         parsed = parse_headers(event.headers)
         if parsed is None:
             return super()._requestReceived(event)
         stream_id = event.stream_id
-        self.streams[stream_id] = _Stream(self, stream_id, self._scope(*parsed))
+        scope = self._origin.scope("2", *parsed, self.factory.server.root_path)
+        self.streams[stream_id] = _Stream(self, stream_id, scope)
         # The bookkeeping H2Connection keeps for each of its streams.
         self._streamCleanupCallbacks[stream_id] = Deferred()
         self._outboundStreamQueues[stream_id] = deque()
@@ -133,24 +130,6 @@ class H2Channel(H2Connection):
         else:
             self.priority.block(stream_id)
         return None
-
-    def _scope(self, method: bytes, target: bytes, headers: list) -> dict:
-        # Daphne's WebRequest.process builds the same scope.
-        path, _, query = target.partition(b"?")
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "2",
-            "method": method.decode("ascii"),
-            "path": unquote(path.decode("ascii")),
-            "raw_path": path,
-            "root_path": self.factory.server.root_path,
-            "scheme": self._scheme,
-            "query_string": query,
-            "headers": headers,
-            "client": self._client,
-            "server": self._server,
-        }
 
     def send(self, stream_id: int, head, data: bytes, end: bool) -> bool:
         """Send a response's head (None once sent) and data; False if the

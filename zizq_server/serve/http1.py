@@ -43,13 +43,11 @@ Twisted applies).
 """
 
 import re
-from urllib.parse import unquote
 
-from twisted.internet.interfaces import ISSLTransport
 from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import _nameEncoder, _sanitizeLinearWhitespace
 
-from .exchange import Exchange
+from .exchange import Exchange, Origin
 
 __all__ = ["Http1Channel"]
 
@@ -133,10 +131,7 @@ class Http1Channel(HTTPChannel):
     def connectionMade(self):
         super().connectionMade()
         self._buffer = b""
-        peer, host = self.transport.getPeer(), self.transport.getHost()
-        self._client = [str(peer.host), peer.port] if hasattr(peer, "host") else None
-        self._server = [str(host.host), host.port] if hasattr(host, "host") else None
-        self._scheme = "https" if ISSLTransport(self.transport, None) else "http"
+        self._origin = Origin(self.transport)
 
     def dataReceived(self, data):
         if self._stock:
@@ -169,30 +164,14 @@ class Http1Channel(HTTPChannel):
         self._head = None
         self._buffer = buffer[body_at + length :]
         body = buffer[body_at : body_at + length]
-        self._exchange = _Exchange(self, self._scope(method, target, headers), body)
+        root_path = self.factory.server.root_path
+        scope = self._origin.scope("1.1", method, target, headers, root_path)
+        self._exchange = _Exchange(self, scope, body)
 
     def _to_stock(self):
         self._stock = True
         data, self._buffer = self._buffer, b""
         super().dataReceived(data)
-
-    def _scope(self, method: bytes, target: bytes, headers: list) -> dict:
-        # Daphne's WebRequest.process builds the same scope.
-        path, _, query = target.partition(b"?")
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method.decode("ascii"),
-            "path": unquote(path.decode("ascii")),
-            "raw_path": path,
-            "root_path": self.factory.server.root_path,
-            "scheme": self._scheme,
-            "query_string": query,
-            "headers": headers,
-            "client": self._client,
-            "server": self._server,
-        }
 
     def exchange_done(self):
         """The response is written: read on, and take the next request."""
