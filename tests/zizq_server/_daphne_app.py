@@ -49,6 +49,12 @@ async def app(scope, receive, send):
     elif scope["path"] == "/raise":
         await receive()
         raise RuntimeError("raised by /raise")
+    elif scope["path"] == "/raise-midway":
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        body = {"type": "http.response.body", "body": b"part", "more_body": True}
+        await send(body)
+        raise RuntimeError("raised by /raise-midway")
 
 
 async def hello(scope, receive, send):

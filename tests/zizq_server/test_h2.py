@@ -291,3 +291,22 @@ def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
     stderr = process.proc.stderr.read()
     assert "Exception inside application" in stderr
     assert "raised by /raise" in stderr
+
+
+def test_an_application_that_raises_mid_response_has_its_stream_reset(tmp_path):
+    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
+    process.wait_ready()
+    client = Client(process.ports["primary"])
+    try:
+        stream_id = client.request(b"GET", b"/raise-midway")
+        while stream_id not in client.ended:
+            client._read()
+        events = client.ended.pop(stream_id)
+        kinds = [type(e).__name__ for e in events]
+        assert kinds == ["ResponseReceived", "DataReceived", "StreamReset"]
+        assert events[1].data == b"part"
+        assert client.echo(b"GET", b"/echo?next")["query_string"] == "next"
+    finally:
+        client.close()
+        assert process.stop() == 0
+    assert "raised by /raise-midway" in process.proc.stderr.read()

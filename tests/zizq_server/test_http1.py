@@ -261,6 +261,26 @@ def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
     assert "raised by /raise" in stderr
 
 
+def test_an_application_that_raises_mid_response_has_its_connection_closed(
+    tmp_path,
+):
+    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
+    process.wait_ready()
+    conn = Connection(process.ports["primary"])
+    try:
+        conn.send(b"GET /raise-midway HTTP/1.1\r\n\r\n")
+        status, headers = read_head(conn.reader)
+        assert status == b"HTTP/1.1 200 OK"
+        assert headers["transfer-encoding"] == b"chunked"
+        # The chunk sent before the failure, then the end of the connection
+        # rather than a last chunk: the client sees the body is cut short.
+        assert conn.reader.read() == b"4\r\npart\r\n"
+    finally:
+        conn.close()
+        assert process.stop() == 0
+    assert "raised by /raise-midway" in process.proc.stderr.read()
+
+
 # -- the idle timeout, on a clock -------------------------------------------
 
 
