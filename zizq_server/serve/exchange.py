@@ -23,6 +23,8 @@ from twisted.internet.interfaces import ISSLTransport
 logger = logging.getLogger("daphne.server")
 
 DISCONNECT = {"type": "http.disconnect"}
+# Responses that never carry a body, whatever the application sends.
+NO_BODY_STATUSES = (204, 304)
 
 
 class Origin:

@@ -47,7 +47,7 @@ from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
 from twisted.internet.defer import Deferred
 from twisted.web._http2 import H2Connection
 
-from .exchange import Exchange, Origin
+from .exchange import NO_BODY_STATUSES, Exchange, Origin
 
 __all__ = ["H2Channel"]
 
@@ -63,7 +63,6 @@ _BAD_VALUE = re.compile(
 )
 # Request headers the stock path gives a meaning beyond passing them on.
 _SPECIAL = frozenset((b"expect", b"upgrade", b"daphne-root-path"))
-_NO_BODY_STATUSES = (204, 304)
 
 
 def parse_headers(headers):
@@ -220,7 +219,7 @@ class _Stream(Exchange):
         if not self.writing:
             self.writing = True
             head = self._head()
-            if self.status in _NO_BODY_STATUSES:
+            if self.status in NO_BODY_STATUSES:
                 body = b""
         if not self.channel.send(self.streamID, head, body, not more):
             self.client_gone()

@@ -47,7 +47,7 @@ import re
 from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import _nameEncoder, _sanitizeLinearWhitespace
 
-from .exchange import Exchange, Origin
+from .exchange import NO_BODY_STATUSES, Exchange, Origin
 
 __all__ = ["Http1Channel"]
 
@@ -82,7 +82,6 @@ _SPECIAL = frozenset(
         b"daphne-root-path",
     )
 )
-_NO_BODY_STATUSES = (204, 304)
 
 
 def parse_head(head: bytes):
@@ -214,7 +213,7 @@ class _Exchange(Exchange):
         if not self.writing:
             self.writing = True
             head = self._head(body, more)
-            if self.status in _NO_BODY_STATUSES:
+            if self.status in NO_BODY_STATUSES:
                 body = b""
         if self.chunked:
             if body:
@@ -239,7 +238,7 @@ class _Exchange(Exchange):
             name = _nameEncoder.encode(name)
             has_length = has_length or name == b"Content-Length"
             lines.append(b"%s: %s\r\n" % (name, _sanitizeLinearWhitespace(value)))
-        if not has_length and status not in _NO_BODY_STATUSES:
+        if not has_length and status not in NO_BODY_STATUSES:
             if more:
                 self.chunked = True
                 lines.append(b"Transfer-Encoding: chunked\r\n")
