@@ -36,5 +36,14 @@ def server(tmp_path_factory):
     process = ServerProcess(tmp_path_factory.mktemp("markers"), "primary=127.0.0.1:0")
     process.wait_ready()
     yield process
-    assert process.stop() == 0
-    assert process.proc.stderr.read() == ""
+    assert process.stop_and_read_stderr() == ""
+
+
+@pytest.fixture
+def lone_server(tmp_path):
+    """A helper server of the test's own, for a test that reads what it
+    logged (``stop_and_read_stderr``)."""
+    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
+    process.wait_ready()
+    yield process
+    process.stop()

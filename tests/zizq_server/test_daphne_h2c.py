@@ -74,6 +74,11 @@ class ServerProcess:
             time.sleep(0.01)
         return False
 
+    def stop_and_read_stderr(self) -> str:
+        """Stop gracefully (exit status 0) and return everything logged."""
+        assert self.stop() == 0
+        return self.proc.stderr.read()
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -92,9 +97,8 @@ def server(tmp_path_factory):
     )
     process.wait_ready()
     yield process
-    assert process.stop() == 0
     # Nothing from Twisted or Daphne, even after resets and disconnects.
-    assert process.proc.stderr.read() == ""
+    assert process.stop_and_read_stderr() == ""
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import h2.settings
 import pytest
 
 from tests.zizq_server._bodies import pattern
-from tests.zizq_server.test_daphne_h2c import ServerProcess
 from zizq_server.serve.h2 import parse_headers
 
 
@@ -276,10 +275,8 @@ def test_a_stream_reset_mid_response_reports_the_disconnect(server, client):
     assert client.echo(b"GET", b"/echo?after")["query_string"] == "after"
 
 
-def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
-    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
-    process.wait_ready()
-    client = Client(process.ports["primary"])
+def test_an_application_that_raises_gets_a_500_and_a_logged_exception(lone_server):
+    client = Client(lone_server.ports["primary"])
     try:
         headers, body, _ = client.response(client.request(b"GET", b"/raise"))
         assert headers[b":status"] == b"500"
@@ -287,16 +284,13 @@ def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
         assert client.echo(b"GET", b"/echo?next")["query_string"] == "next"
     finally:
         client.close()
-        assert process.stop() == 0
-    stderr = process.proc.stderr.read()
+    stderr = lone_server.stop_and_read_stderr()
     assert "Exception inside application" in stderr
     assert "raised by /raise" in stderr
 
 
-def test_an_application_that_raises_mid_response_has_its_stream_reset(tmp_path):
-    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
-    process.wait_ready()
-    client = Client(process.ports["primary"])
+def test_an_application_that_raises_mid_response_has_its_stream_reset(lone_server):
+    client = Client(lone_server.ports["primary"])
     try:
         stream_id = client.request(b"GET", b"/raise-midway")
         while stream_id not in client.ended:
@@ -308,5 +302,4 @@ def test_an_application_that_raises_mid_response_has_its_stream_reset(tmp_path):
         assert client.echo(b"GET", b"/echo?next")["query_string"] == "next"
     finally:
         client.close()
-        assert process.stop() == 0
-    assert "raised by /raise-midway" in process.proc.stderr.read()
+    assert "raised by /raise-midway" in lone_server.stop_and_read_stderr()

@@ -19,7 +19,6 @@ from twisted.internet.testing import StringTransport
 
 from tests.zizq_server._bodies import pattern
 from tests.zizq_server._wire import read_head, read_response
-from tests.zizq_server.test_daphne_h2c import ServerProcess
 from zizq_server.serve.http1 import MAX_BODY_BYTES, Http1Channel, parse_head
 
 
@@ -242,10 +241,8 @@ def test_a_stream_reports_disconnect_when_its_client_goes(server, conn):
     assert server.wait_for_marker("disconnect-shortcut-close")
 
 
-def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
-    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
-    process.wait_ready()
-    conn = Connection(process.ports["primary"])
+def test_an_application_that_raises_gets_a_500_and_a_logged_exception(lone_server):
+    conn = Connection(lone_server.ports["primary"])
     try:
         conn.send(b"GET /raise HTTP/1.1\r\n\r\n")
         status, _, body = conn.response()
@@ -255,18 +252,15 @@ def test_an_application_that_raises_gets_a_500_and_a_logged_exception(tmp_path):
         assert conn.echo(b"GET /echo?next HTTP/1.1\r\n\r\n")["query_string"] == "next"
     finally:
         conn.close()
-        assert process.stop() == 0
-    stderr = process.proc.stderr.read()
+    stderr = lone_server.stop_and_read_stderr()
     assert "Exception inside application" in stderr
     assert "raised by /raise" in stderr
 
 
 def test_an_application_that_raises_mid_response_has_its_connection_closed(
-    tmp_path,
+    lone_server,
 ):
-    process = ServerProcess(tmp_path, "primary=127.0.0.1:0")
-    process.wait_ready()
-    conn = Connection(process.ports["primary"])
+    conn = Connection(lone_server.ports["primary"])
     try:
         conn.send(b"GET /raise-midway HTTP/1.1\r\n\r\n")
         status, headers = read_head(conn.reader)
@@ -277,8 +271,7 @@ def test_an_application_that_raises_mid_response_has_its_connection_closed(
         assert conn.reader.read() == b"4\r\npart\r\n"
     finally:
         conn.close()
-        assert process.stop() == 0
-    assert "raised by /raise-midway" in process.proc.stderr.read()
+    assert "raised by /raise-midway" in lone_server.stop_and_read_stderr()
 
 
 # -- the idle timeout, on a clock -------------------------------------------
