@@ -196,3 +196,41 @@ def test_the_scanner_round_trips_payloads_it_cannot_copy(
     body = b'{"jobs":[{"type":"t","queue":"q","payload":%s}]}' % payload.encode()
     (request,) = cy_codec.plain_bulk_requests(body)
     assert request.payload == orjson.dumps(orjson.loads(payload))
+
+
+# The scanner skips a string's bytes a word (8 bytes) at a time, and looks
+# at each byte of a word that holds one of these.
+SPECIAL_BYTES = [
+    b'\\"',
+    b"\\\\",
+    b"\\n",
+    b"\\u00e9",
+    b"\x01",
+    b"\x1f",
+    b" ",
+    b"\x7f",
+    "é".encode(),
+    "€".encode(),
+    "😀".encode(),
+    b"\xff",
+    b"\xc3",  # a sequence cut short
+    b"\xe2\x82",
+]
+
+
+@pytest.mark.parametrize("special", SPECIAL_BYTES)
+def test_the_scanner_reads_a_string_alike_wherever_a_byte_falls_in_a_word(
+    cy_codec, special
+):
+    for at in range(18):
+        for tail in (0, 1, 9):
+            text = b"a" * at + special + b"b" * tail
+            for body in (
+                b'{"jobs":[{"type":"%s","queue":"q","payload":1}]}' % text,
+                b'{"jobs":[{"type":"t","queue":"q","payload":"%s"}]}' % text,
+                b'{"jobs":[{"type":"t","queue":"q","payload":{"%s":1}}]}' % text,
+                # Spaced: the payload is copied without its spaces.
+                b'{"jobs":[{"type":"t","queue":"q","payload":{"k": "%s" }}]}' % text,
+                b'{"jobs":[{"type":"t","queue":"q","payload":"%s' % text,
+            ):
+                _same(cy_codec, body)
