@@ -15,6 +15,7 @@ import time
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.settings
 import pytest
@@ -27,9 +28,15 @@ class Client:
     """A raw h2c client connection that sends any header block and body,
     and acknowledges what it reads (or holds its window shut)."""
 
-    def __init__(self, port: int, window: int | None = None):
+    def __init__(self, port: int, window: int | None = None, raw: bool = False):
         self.sock = socket.create_connection(("127.0.0.1", port), 5)
-        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        config = h2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            # raw: header blocks go as they stand, checked by the server alone
+            validate_outbound_headers=not raw,
+            normalize_outbound_headers=not raw,
+        )
         self.conn = h2.connection.H2Connection(config)
         self.conn.initiate_connection()
         if window is not None:
@@ -38,6 +45,7 @@ class Client:
             )
         self.ended = {}  # stream id -> its events, once ended
         self.pending = {}  # stream id -> events so far
+        self.goaway = None  # the server's ConnectionTerminated, if any
         self._flush()
 
     def close(self) -> None:
@@ -97,6 +105,8 @@ class Client:
                 )
             if stream_id:
                 self.pending.setdefault(stream_id, []).append(event)
+            if isinstance(event, h2.events.ConnectionTerminated):
+                self.goaway = event
             if isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
                 self.ended[stream_id] = self.pending.pop(stream_id)
         self._flush()
@@ -189,6 +199,29 @@ def test_what_the_shortcut_leaves_is_answered_the_stock_way(client):
     assert body == b""
     echoed = client.echo(b"GET", b"/echo", [(b"x-a", b"1"), (b"x-a", b"2")])
     assert echoed["headers"] == [["host", "test"], ["x-a", "1"], ["x-a", "2"]]
+
+
+# -- header blocks as hyper-h2 checks them (h2_inbound) ---------------------
+
+
+def test_split_cookies_reach_the_application_joined(client):
+    echoed = client.echo(b"GET", b"/echo", [(b"cookie", b"a=1"), (b"cookie", b"b=2")])
+    assert echoed["headers"] == [["host", "test"], ["cookie", "a=1; b=2"]]
+
+
+@pytest.mark.parametrize(
+    "header", [(b"connection", b"close"), (b"x-a", b"padded "), (b"X-A", b"1")]
+)
+def test_a_header_block_hyper_h2_refuses_ends_the_connection(server, header):
+    connection = Client(server.ports["primary"], raw=True)
+    try:
+        connection.request(b"GET", b"/echo", [header])
+        with pytest.raises(ConnectionError):
+            while True:
+                connection._read()
+    finally:
+        connection.close()
+    assert connection.goaway.error_code == h2.errors.ErrorCodes.PROTOCOL_ERROR
 
 
 # A response sent at once: its head, then its body in one DATA frame that

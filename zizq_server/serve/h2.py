@@ -48,6 +48,7 @@ from twisted.internet.defer import Deferred
 from twisted.web._http2 import H2Connection
 
 from .exchange import NO_BODY_STATUSES, Exchange, Origin
+from .h2_inbound import Connection
 
 __all__ = ["H2Channel"]
 
@@ -107,6 +108,10 @@ def parse_headers(headers):
 
 class H2Channel(H2Connection):
     """Twisted's HTTP/2 connection with the shortcuts described above."""
+
+    def __init__(self, reactor=None):
+        super().__init__(reactor)
+        self.conn = Connection()  # received header blocks checked in one pass
 
     def connectionMade(self):
         super().connectionMade()
