@@ -25,8 +25,10 @@ same:
   paused. Otherwise it joins Twisted's queue, which deals with windows,
   frame sizes and back-pressure as before.
 
-Everything else (frames, settings, flow control, resets and the Rapid
-Reset limit, timeouts, GOAWAY) is Twisted's.
+Received header blocks are checked as hyper-h2 checks them, in one pass
+for the everyday request (``h2_inbound.Connection``). Everything else
+(frames, settings, flow control, resets and the Rapid Reset limit,
+timeouts, GOAWAY) is Twisted's.
 
 Twisted API relied on (pinned; covered by tests/zizq_server/test_h2.py):
 ``H2Connection``'s ``conn``, ``streams``, ``_streamCleanupCallbacks``,
