@@ -1,8 +1,9 @@
 """``h2_inbound``: received header blocks checked as hyper-h2 checks them.
 
-``checked`` must give exactly what hyper-h2's own normalisation and
-validation give for any block, valid or not (the same list, or the same
-``ProtocolError``), and must take the everyday request itself.
+A ``Connection`` must deliver exactly what a stock hyper-h2 connection
+(checks on, as Twisted configures it) delivers for any block, valid or not
+(the same header list, or the same ``ProtocolError``), and must take the
+everyday request in one pass.
 """
 
 import h2.config
@@ -11,13 +12,11 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import pytest
-from h2.utilities import normalize_inbound_headers, validate_headers
-from hpack import HeaderTuple
+from hyperframe.frame import HeadersFrame
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from zizq_server.serve import h2_inbound
-from zizq_server.serve.h2_inbound import Connection, checked, everyday
+from zizq_server.serve.h2_inbound import Connection, everyday
 
 EVERYDAY = [
     (b":method", b"POST"),
@@ -49,7 +48,7 @@ NEAR = st.builds(
     st.lists(HEADER, max_size=2),
     st.integers(0, 7),
 )
-BLOCKS = NEAR | st.lists(HEADER, max_size=8)
+BLOCKS = NEAR | st.lists(HEADER, min_size=1, max_size=8)  # (empty: below)
 
 
 def _edited(edits, extra, at) -> list:
@@ -59,20 +58,47 @@ def _edited(edits, extra, at) -> list:
     return block[:at] + extra + block[at:]
 
 
-def _reference(headers: list, trailers: bool):
-    """What hyper-h2 itself gives: the list, or the error's text."""
-    flags = h2_inbound._TRAILERS if trailers else h2_inbound._REQUEST
-    try:
-        return list(validate_headers(normalize_inbound_headers(headers, flags), flags))
-    except h2.exceptions.ProtocolError as exc:
-        return repr(exc)
+def _raw_client():
+    """A client connection that sends any header block as it stands."""
+    return h2.connection.H2Connection(
+        h2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+    )
 
 
-def _outcome(headers: list, trailers: bool):
+def _stock():
+    return h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=False, header_encoding=None)
+    )
+
+
+def _opened(server):
+    """A raw client whose preface and settings ``server`` has read."""
+    client = _raw_client()
+    client.initiate_connection()
+    server.initiate_connection()
+    server.receive_data(client.data_to_send())
+    return client
+
+
+def _delivered(server, block: list, trailers: bool):
+    """The headers ``server`` delivers for ``block`` (sent as a request, or
+    as the trailers of an everyday one), or what it raises."""
+    client = _opened(server)
+    if trailers:
+        client.send_headers(1, EVERYDAY)
+    client.send_headers(1, block, end_stream=True)
     try:
-        return checked(headers, trailers)
+        events = server.receive_data(client.data_to_send())
     except h2.exceptions.ProtocolError as exc:
         return repr(exc)
+    kind = h2.events.TrailersReceived if trailers else h2.events.RequestReceived
+    (event,) = [e for e in events if isinstance(e, kind)]
+    return event.headers
 
 
 @settings(max_examples=2000, deadline=None)
@@ -81,9 +107,21 @@ def _outcome(headers: list, trailers: bool):
 @example(block=[*EVERYDAY, (b"", b"x")], trailers=False)
 @example(block=[*EVERYDAY, (b"cookie", b"a=1"), (b"cookie", b"b=2")], trailers=False)
 @example(block=[*EVERYDAY[:4], (b"host", b"other")], trailers=False)
-def test_checked_gives_what_hyper_h2_gives(block, trailers):
-    headers = [HeaderTuple(name, value) for name, value in block]
-    assert _outcome(headers, trailers) == _reference(headers, trailers)
+def test_a_connection_delivers_what_stock_hyper_h2_delivers(block, trailers):
+    ours = _delivered(Connection(), block, trailers)
+    assert ours == _delivered(_stock(), block, trailers)
+
+
+def test_an_empty_header_block_is_refused_as_stock_hyper_h2_refuses_it():
+    # hyper-h2's client cannot send one: the frame is built by hand.
+    frame = HeadersFrame(1, flags=["END_HEADERS", "END_STREAM"])
+    outcomes = []
+    for server in (Connection(), _stock()):
+        _opened(server)
+        with pytest.raises(h2.exceptions.ProtocolError) as refused:
+            server.receive_data(frame.serialize())
+        outcomes.append(repr(refused.value))
+    assert outcomes[0] == outcomes[1]
 
 
 def test_the_everyday_request_is_taken_in_one_pass():
@@ -115,19 +153,9 @@ def test_any_other_block_is_left_to_hyper_h2(block):
 
 
 def _pair():
-    """A client connection and a ``Connection`` past the preface."""
-    client = h2.connection.H2Connection(
-        h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,  # sends any block as it stands
-        )
-    )
+    """A raw client connection and a ``Connection`` past the preface."""
     server = Connection()
-    client.initiate_connection()
-    server.initiate_connection()
-    server.receive_data(client.data_to_send())
+    client = _opened(server)
     client.receive_data(server.data_to_send())
     return client, server
 
