@@ -986,23 +986,44 @@ def test_bad_environment_values_are_runtime_errors(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, env",
+    "args, env, formula",
     [
-        (("--default-backoff-base", "1s"), {}),
-        (("--default-backoff-exponent", "2", "--default-backoff-jitter", "1s"), {}),
-        ((), {"ZIZQ_DEFAULT_BACKOFF_JITTER": "1s"}),
+        (
+            ("--default-backoff-base", "1h30m"),
+            {},
+            "delay_ms = attempts^4.0 * 1000 + 5400000 + rand * 30000 * attempts",
+        ),
+        (
+            ("--default-backoff-exponent", "2", "--default-backoff-jitter", "0"),
+            {},
+            "delay_ms = attempts^2.0 * 1000 + 15000 + rand * 0 * attempts",
+        ),
+        (
+            (),
+            {"ZIZQ_DEFAULT_BACKOFF_JITTER": "0"},
+            "delay_ms = attempts^4.0 * 1000 + 15000 + rand * 0 * attempts",
+        ),
     ],
     ids=["base-flag", "two-flags", "jitter-env"],
 )
-def test_partial_backoff_triple_fails_before_opening_anything(tmp_path, args, env):
-    root = tmp_path / "never"
-    result = run_zizq(
-        "serve", "--root-dir", str(root), "--port", "0", "--admin-port", "0",
-        *args, env=env,
-    )
-    assert_runtime_error(result, "must be provided together")
-    assert result.stdout == ""
-    assert not root.exists()
+def test_backoff_options_in_any_subset(spawn, tmp_path, args, env, formula):
+    """Each backoff option not given keeps its default; the formula is logged."""
+    # job_defaults reads a completed job back: keep completed jobs.
+    retention = ("--default-completed-job-retention", "1h")
+    proc = spawn(*serve_args(tmp_path / "r", *args, *retention), env=env)
+    fields = proc.wait_for("default backoff")["fields"]
+    assert fields["formula"] == formula
+    exponent, base_ms, jitter_ms = fields["exponent"], fields["base_ms"], fields["jitter_ms"]
+    delay = job_defaults(proc)["delay"]
+    minimum = 1000 + base_ms  # attempts = 1, whatever the exponent
+    assert minimum <= delay <= minimum + jitter_ms, (fields, delay)
+    assert formula.startswith(f"delay_ms = attempts^{float(exponent)!r} ")
+
+
+def test_backoff_formula_is_not_logged_by_default(spawn, tmp_path):
+    proc = spawn(*serve_args(tmp_path / "r"))
+    proc.wait_for("store opened")
+    assert "default backoff" not in proc.messages()
 
 
 # --- every option at once (SRV-08) ------------------------------------------------------

@@ -10,12 +10,6 @@ from django.core.management import CommandError, call_command
 import zizq_server.serve
 from zizq_server.serve.config import ServerConfig
 
-BACKOFF_ERROR = (
-    "--default-backoff-base, --default-backoff-exponent and "
-    "--default-backoff-jitter must be provided together"
-)
-
-
 def build(settings_from, environment=None, **flags):
     return ServerConfig.from_settings(
         settings_from(environment), flags, stderr_isatty=False
@@ -92,21 +86,29 @@ def test_log_directory(settings_from):
 
 
 @pytest.mark.parametrize(
-    "flags",
+    "flags, expected",
     [
-        {"default_backoff_base_ms": 3_000},
-        {"default_backoff_exponent": 3.75},
-        {"default_backoff_base_ms": 3_000, "default_backoff_jitter_ms": 15_000},
+        ({"default_backoff_base_ms": 3_000}, (3_000, 4.0, 30_000)),
+        ({"default_backoff_exponent": 3.75}, (15_000, 3.75, 30_000)),
+        (
+            {"default_backoff_base_ms": 3_000, "default_backoff_jitter_ms": 15_000},
+            (3_000, 4.0, 15_000),
+        ),
     ],
 )
-def test_partial_backoff_triple_is_refused(settings_from, flags):
+def test_backoff_options_in_any_subset(settings_from, flags, expected):
+    """Each backoff option not given keeps its default (ADMIN_AND_CLI.md 13)."""
     config = build(settings_from, **flags)
-    with pytest.raises(CommandError) as info:
-        config.validate()
-    assert str(info.value) == BACKOFF_ERROR
+    config.validate()
+    assert config.backoff_given
+    assert (
+        config.default_backoff_base_ms,
+        config.default_backoff_exponent,
+        config.default_backoff_jitter_ms,
+    ) == expected
 
 
-def test_backoff_triple_may_mix_flags_and_environment(settings_from):
+def test_backoff_options_may_mix_flags_and_environment(settings_from):
     config = build(
         settings_from,
         {"ZIZQ_DEFAULT_BACKOFF_BASE": "3s", "ZIZQ_DEFAULT_BACKOFF_EXPONENT": "3.75"},
@@ -120,10 +122,16 @@ def test_backoff_triple_may_mix_flags_and_environment(settings_from):
     ) == (3_000, 3.75, 15_000)
 
 
-def test_backoff_from_environment_alone_is_checked(settings_from):
-    config = build(settings_from, {"ZIZQ_DEFAULT_BACKOFF_JITTER": "15s"})
-    with pytest.raises(CommandError, match="must be provided together"):
-        config.validate()
+def test_backoff_from_environment_alone_is_accepted(settings_from):
+    config = build(settings_from, {"ZIZQ_DEFAULT_BACKOFF_BASE": "1h30m"})
+    config.validate()
+    assert config.backoff_formula == (
+        "delay_ms = attempts^4.0 * 1000 + 5400000 + rand * 30000 * attempts"
+    )
+
+
+def test_backoff_not_given_is_not_reported(settings_from):
+    assert not build(settings_from).backoff_given
 
 
 @pytest.mark.parametrize(
@@ -167,7 +175,7 @@ def test_serve_command_validates_before_running_the_server(monkeypatch):
     monkeypatch.setitem(sys.modules, "zizq_server.serve.lifecycle", lifecycle)
     monkeypatch.setattr(zizq_server.serve, "lifecycle", lifecycle, raising=False)
     with pytest.raises(CommandError, match="must be provided together"):
-        call_command("serve", "--default-backoff-base", "3s")
+        call_command("serve", "--tls-cert", "c.pem")
 
 
 def test_serve_command_hands_the_config_to_the_lifecycle(monkeypatch):

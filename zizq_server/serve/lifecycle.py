@@ -82,6 +82,17 @@ def open_store(config) -> Store:
     return store
 
 
+def _log_backoff(config) -> None:
+    """The default backoff in effect, when a flag or variable changed it."""
+    _info(
+        "default backoff",
+        formula=zlogging.Quoted(config.backoff_formula),
+        exponent=config.default_backoff_exponent,
+        base_ms=config.default_backoff_base_ms,
+        jitter_ms=config.default_backoff_jitter_ms,
+    )
+
+
 def _describe(exc: Exception, root: str) -> str:
     if isinstance(exc, StorageError):
         return exc.message
@@ -99,6 +110,8 @@ def run(config) -> None:
         logger.warning("license keys are not supported yet, running in free tier")
     else:
         _info("no license key provided, running in free tier")
+    if config.backoff_given:
+        _log_backoff(config)
     store = open_store(config)
     runtime.configure(store, config.heartbeat_interval_ms)
     tasks = []
