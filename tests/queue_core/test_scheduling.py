@@ -90,6 +90,45 @@ def test_backoff_delay_ms_twins_agree_outside_the_domain(cy_scheduling, args):
     )
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        (2, 1000.0, 0, 0, 0.0),  # 2^1000 s: a finite double, past u64 ms
+        (3, 1000, 0, 0, 0.0),  # 3^1000: beyond a double
+        (MAX_U32, 3.4028234663852886e38, MAX_U32, MAX_U32, 0.99),
+        (2, 2.0, MAX_U64, 0, 0.0),  # a base from --default-backoff-base
+        (MAX_U32, 0.0, 0, MAX_U64, 0.99),
+        (2, 10**400, 0, 0, 0.0),
+        (2, float("inf"), 0, 0, 0.0),
+        (2, float("nan"), 0, 0, 0.0),
+    ],
+)
+def test_backoff_delay_ms_saturates_at_u64(scheduling_impl, args):
+    """A delay beyond the u64 ms range is the maximum, never an error."""
+    assert scheduling_impl.backoff_delay_ms(*args) == MAX_U64
+
+
+def test_backoff_delay_ms_takes_the_power_in_doubles(scheduling_impl):
+    """An integer exponent is not an exact big-integer power."""
+    assert scheduling_impl.backoff_delay_ms(2, 10**9, 0, 0, 0.0) == MAX_U64
+    assert scheduling_impl.backoff_delay_ms(5, -3, 0, 0, 0.0) == 8
+    assert scheduling_impl.backoff_delay_ms(5, -3.0e38, 7, 0, 0.0) == 7
+
+
+@given(
+    attempts=st.integers(1, MAX_U32),
+    exponent=st.floats(-3.4e38, 3.4e38),
+    base_ms=st.integers(0, MAX_U64),
+    jitter_ms=st.integers(0, MAX_U64),
+    unit=UNIT,
+)
+def test_backoff_delay_ms_is_a_u64_for_any_accepted_input(
+    scheduling_impl, attempts, exponent, base_ms, jitter_ms, unit
+):
+    delay = scheduling_impl.backoff_delay_ms(attempts, exponent, base_ms, jitter_ms, unit)
+    assert isinstance(delay, int) and 0 <= delay <= MAX_U64
+
+
 def test_purge_at_ms_none_means_delete_now(scheduling_impl):
     assert scheduling_impl.purge_at_ms(1000, 0) is None
     assert scheduling_impl.purge_at_ms(1000, -5) is None
