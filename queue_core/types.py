@@ -7,6 +7,7 @@ decided. The payload is kept as the compact JSON bytes it was stored as: it
 is rendered into responses without being decoded again.
 """
 
+from operator import attrgetter
 from typing import NamedTuple, Optional
 
 # Status codes double as the status byte of index keys, so their numeric
@@ -126,9 +127,17 @@ class Job:
     def status_name(self) -> str:
         return STATUS_NAMES[self.status]
 
+    def copy(self) -> "Job":
+        """A shallow copy (~2 us; ``copy.copy`` of a slotted object is ~12)."""
+        return Job(*_fields(self))
+
     def visible_at(self, now_ms: int) -> bool:
         """False once a retained terminal job is past its purge time."""
         return self.purge_at is None or self.purge_at > now_ms
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.queue}/{self.type} {self.status_name}>"
+
+
+# The slots are in the constructor's parameter order.
+_fields = attrgetter(*Job.__slots__)

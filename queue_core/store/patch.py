@@ -6,12 +6,18 @@ alone, ``None`` resets an override to the server default, a value sets it.
 between queues, priorities or times updates the in-memory indexes in the
 same step, so workers see the change at once; a job that became ready
 wakes the dispatcher.
+
+Nothing changes before everything that can fail has run: the patches are
+applied to the jobs as read (an in-flight job, whose held copy is
+authoritative, to a copy of it), each record is encoded before its writes,
+and the indexes and the held copy are updated only after the write. A bulk
+patch applies every patch before it writes any.
 """
 
 from dataclasses import dataclass
 
 from ..errors import NotFound, Unprocessable
-from ..types import READY, SCHEDULED, TERMINAL, Retention
+from ..types import IN_FLIGHT, READY, SCHEDULED, TERMINAL, Retention
 from . import records, scan
 
 
@@ -44,25 +50,32 @@ def patch_one(store, job_id: str, request: PatchRequest, now_ms: int):
         raise Unprocessable(
             f"cannot patch job {job.id} in {job.status_name} status"
         )
-    _apply(store, job, request, now_ms)
-    return job
+    change = _patched(job, request, now_ms)
+    _write(store, *change)
+    return change[0]
 
 
 def patch_matching(store, job_filter, request: PatchRequest, now_ms: int) -> int:
     """Patch every non-terminal job matching the filter; returns how many."""
-    jobs = [
-        job
+    changes = [
+        _patched(job, request, now_ms)
         for job in scan.matching_jobs(store, job_filter, now_ms, visible=False)
         if job.status not in TERMINAL
     ]
-    for job in jobs:
-        _apply(store, job, request, now_ms)
-    return len(jobs)
+    for change in changes:
+        _write(store, *change)
+    return len(changes)
 
 
-def _apply(store, job, request: PatchRequest, now_ms: int) -> None:
+def _patched(job, request: PatchRequest, now_ms: int):
+    """``(patched job, status, queue)``: the job patched, and as it was stored.
+
+    An in-flight job is patched on a copy: the held one is its taker's until
+    the write has been made.
+    """
     old_status, old_queue = job.status, job.queue
-    was_ready = old_status == READY
+    if old_status == IN_FLIGHT:
+        job = job.copy()
     if request.queue is not UNSET:
         job.queue = request.queue
     if request.priority is not UNSET:
@@ -75,8 +88,15 @@ def _apply(store, job, request: PatchRequest, now_ms: int) -> None:
         job.retention = _merge_retention(job.retention, request.retention)
     if request.ready_at is not UNSET:
         _move_in_time(job, request.ready_at, now_ms)
-    records.save(store, job, old_status, old_queue, job.purge_at)
-    _reindex(store, job, was_ready)
+    return job, old_status, old_queue
+
+
+def _write(store, job, old_status: int, old_queue: str) -> None:
+    records.save(store, job, old_status, old_queue, job.purge_at)  # encodes first
+    taker = store.dispatcher.in_flight.get(job.id)
+    if taker is not None:
+        taker.in_flight[job.id] = job
+    _reindex(store, job, old_status == READY)
 
 
 def _move_in_time(job, ready_at, now_ms: int) -> None:

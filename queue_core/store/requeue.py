@@ -3,6 +3,10 @@
 The job keeps its id, priority, attempts, ``ready_at`` and ``dequeued_at``,
 so it returns to its original place in line and is usually the next job
 delivered. Used on client disconnect and on server shutdown.
+
+Each job leaves the in-flight table only once its ``ready`` record is
+written (records are encoded before anything is written), so a job never
+ends up in neither place.
 """
 
 from ..types import IN_FLIGHT, READY
@@ -15,9 +19,9 @@ def close_taker(store, taker) -> int:
     dispatcher.remove(taker)
     log = events.enabled()
     for job_id, job in taker.in_flight.items():
-        dispatcher.in_flight.pop(job_id, None)
         job.status = READY
         records.save(store, job, IN_FLIGHT, job.queue, job.purge_at)
+        dispatcher.in_flight.pop(job_id, None)
         store.ready.add(job.id, job.queue, job.priority)
         if log:
             events.job_event("job requeued", job)
