@@ -10,6 +10,7 @@ import os
 import queue
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -163,6 +164,49 @@ def test_response_larger_than_socket_buffers_reaches_a_slow_reader(server):
         # ... and the connection still serves the next request.
         sock.sendall(b"GET /big?10 HTTP/1.1\r\nHost: test\r\n\r\n")
         assert read_until(sock, b"\r\n\r\n" + pattern(10)).startswith(b"HTTP/1.1 200")
+
+
+def open_fds(process: ServerProcess) -> int:
+    return len(os.listdir(f"/proc/{process.proc.pid}/fd"))
+
+
+def wait_for_fds(process: ServerProcess, count: int) -> int:
+    """The server's open descriptors once down to ``count`` (or after 5 s)."""
+    deadline = time.monotonic() + 5
+    while open_fds(process) > count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return open_fds(process)
+
+
+def reset_after_sending(port: int, data: bytes) -> None:
+    """Connect, send ``data`` and reset the connection (SO_LINGER 0)."""
+    sock = socket.create_connection(("127.0.0.1", port), 10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.sendall(data)
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /hello HTTP/1.1\r\nHost: t\r\n",  # the head never ends
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab",
+        b"GET /stream?reset HTTP/1.1\r\nHost: t\r\n\r\n",
+    ],
+    ids=["whole", "head", "body", "stream"],
+)
+def test_clients_that_reset_are_freed_and_never_logged(lone_server, request_bytes):
+    port = lone_server.ports["primary"]
+    with httpx.Client(timeout=2) as client:
+        client.get(lone_server.url("primary", "/hello"))  # the lazy imports
+    baseline = open_fds(lone_server)
+    for _ in range(300):
+        reset_after_sending(port, request_bytes)
+    assert wait_for_fds(lone_server, baseline) <= baseline
+    with httpx.Client(timeout=2) as client:
+        assert client.get(lone_server.url("primary", "/hello")).status_code == 200
+    assert lone_server.stop_and_read_stderr() == ""
 
 
 @pytest.mark.parametrize("listener", ["admin", "primary"])

@@ -12,16 +12,32 @@ Only when the kernel does not take everything (a slow reader), or the
 connection is closing, does it fall back to Twisted's writability
 registration, which then finishes the job exactly as it always did.
 
+A peer that goes away is normal and is reported as a lost connection,
+never as an error. A peer that resets the connection (``SO_LINGER`` 0)
+right after sending makes epoll report the socket readable and in error at
+once: libuv then stops its poll handle and uvloop closes it after one
+last read, which hands the request to the protocol, while Twisted still
+takes the socket for one it reads. Nothing would ever report that connection
+lost: a response would fail to register for writability on the closed
+handle (``RuntimeError ... UVPoll closed``) and a partial request would
+keep its socket open until the idle timeout. So a read is followed by a
+look at the socket's pending error (``SO_ERROR``, one system call), and a
+reset there, or a send that fails, loses the connection at once, as the
+reactor does when an I/O callback it drives reports a failure.
+
 The connection's own address is also remembered: Daphne asks for it on
 every request, and Twisted answers with a ``getsockname`` system call.
 
 Twisted API relied on (pinned, covered by tests/zizq_server/test_daphne_h2c.py):
 ``tcp.Port.transport`` (the class a listening port wraps accepted sockets
-in), and ``abstract.FileDescriptor``'s ``doWrite``, ``dataBuffer``,
-``offset``, ``_tempDataLen`` and ``_writeDisconnecting``.
+in), ``tcp.Connection.doRead``, ``abstract.FileDescriptor``'s ``doWrite``,
+``dataBuffer``, ``offset``, ``_tempDataLen`` and ``_writeDisconnecting``,
+and the reactor's ``_disconnectSelectable``.
 """
 
-from twisted.internet import tcp
+from socket import SO_ERROR, SOL_SOCKET
+
+from twisted.internet import main, tcp
 
 
 class TurnFlushedServer(tcp.Server):
@@ -29,6 +45,16 @@ class TurnFlushedServer(tcp.Server):
 
     _flush_scheduled = False
     _host = None
+
+    def doRead(self):
+        lost = super().doRead()
+        if lost is None and self.connected and self.socket.getsockopt(
+            SOL_SOCKET, SO_ERROR
+        ):
+            # The peer reset the connection: this may have been the poll
+            # handle's last read (see the module docstring).
+            return main.CONNECTION_LOST
+        return lost
 
     def startWriting(self) -> None:
         if not self._flush_scheduled:
@@ -45,9 +71,13 @@ class TurnFlushedServer(tcp.Server):
             super().startWriting()
             return
         failed = self.doWrite()
-        if failed is not None or self._tempDataLen or self.offset < len(self.dataBuffer):
-            # The kernel's buffer is full or the send failed: the reactor's
-            # writability callback retries, or reports the lost connection.
+        if failed is not None:
+            # The peer is gone (a reset, a broken pipe): report it now, as
+            # the reactor does when a write it drives fails.
+            self.reactor._disconnectSelectable(self, failed, False)
+        elif self._tempDataLen or self.offset < len(self.dataBuffer):
+            # The kernel's buffer is full: the reactor's writability
+            # callback sends the rest.
             super().startWriting()
 
     def getHost(self):
