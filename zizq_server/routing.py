@@ -1,7 +1,9 @@
 """Route tables as data: path segments (``{}`` = parameter) -> method -> handler.
 
 Literal paths win over patterns (``/jobs/count`` is not ``/jobs/{id}``),
-which the router guarantees by looking literal paths up first.
+which the router guarantees by looking literal paths up first. The
+WebSocket tables map path segments straight to an ASGI consumer; a path
+not in them is refused (``api.websocket``).
 """
 
 from .api.primary import ack, cron, enqueue, health, modify, query, take
@@ -55,3 +57,8 @@ PRIMARY_HTTP = (
 )
 
 ADMIN_HTTP = ((("health",), {"GET": health.health}),)
+
+PRIMARY_WEBSOCKET = ()
+
+# /events (ADMIN_AND_CLI.md 6.3) is to be served here.
+ADMIN_WEBSOCKET = ()

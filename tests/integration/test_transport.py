@@ -1,9 +1,14 @@
 """Transport and content negotiation against a real server (API.md 1-2)."""
 
+import base64
+import os
 import re
+import socket
 
 import msgpack
 import pytest
+import websockets.exceptions
+import websockets.sync.client
 
 
 def test_health_answers_json(client):
@@ -156,3 +161,53 @@ def test_cron_endpoints_are_403_on_free_tier_after_body_checks(client):
     assert r.status_code == 400
     r = client.put("/crons/g", json={"entries": []})
     assert r.status_code == 403
+
+
+# -- WebSocket upgrades the server does not serve ----------------------------
+
+
+def upgrade_request(path: str, version: bytes = b"13") -> bytes:
+    key = base64.b64encode(os.urandom(16))
+    return (
+        b"GET " + path.encode() + b" HTTP/1.1\r\nHost: test\r\n"
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: " + version + b"\r\n"
+        b"Sec-WebSocket-Key: " + key + b"\r\n\r\n"
+    )
+
+
+def raw_reply(port: int, request: bytes) -> bytes:
+    """Everything the server sends back before it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def errors_logged(server) -> list:
+    return [r for r in server.lines if r.get("level") not in ("INFO", "DEBUG", "TRACE")]
+
+
+@pytest.mark.parametrize("listener", ["primary", "admin"])
+@pytest.mark.parametrize("path", ["/events", "/", "/jobs/take", "/nope?x=1"])
+def test_an_unserved_websocket_is_refused_with_403(server, listener, path):
+    port = server.port if listener == "primary" else server.admin_port
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        websockets.sync.client.connect(f"ws://127.0.0.1:{port}{path}", open_timeout=5)
+    assert refused.value.response.status_code == 403
+    assert raw_reply(port, upgrade_request(path)).startswith(b"HTTP/1.1 403 ")
+    assert errors_logged(server) == []
+
+
+def test_a_burst_of_refused_upgrades_leaves_the_server_serving(server, client):
+    for port in (server.port, server.admin_port) * 50:
+        assert raw_reply(port, upgrade_request("/events")).startswith(b"HTTP/1.1 403")
+    # Handshakes autobahn refuses before the application sees them.
+    for request in (upgrade_request("/events", b"99"), upgrade_request("/", b"")):
+        assert raw_reply(server.port, request).startswith(b"HTTP/1.1 400")
+    assert client.get("/health").json() == {"status": "ok"}
+    server.stop()
+    assert errors_logged(server) == []
+    assert b"Traceback" not in server.proc.stderr.read()

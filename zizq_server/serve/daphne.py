@@ -45,7 +45,7 @@ asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
 from daphne.server import Server  # noqa: E402
-from daphne.ws_protocol import WebSocketFactory  # noqa: E402
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 from twisted.internet.error import CannotListenError  # noqa: E402
 from twisted.logger import (  # noqa: E402
@@ -234,9 +234,25 @@ class _ListenerView:
         return task
 
 
+class _WebSocketProtocol(WebSocketProtocol):
+    """Daphne's WebSocket protocol, quiet about handshakes it never saw.
+
+    Daphne takes its server (``self.server``) and registers the connection
+    in ``onConnect``, which autobahn calls only for a well-formed opening
+    handshake; one it refuses itself (a missing key, an unsupported
+    version: a 400) still ends in ``onClose``, whose bookkeeping then
+    raised ``AttributeError`` into Twisted's log for every such request.
+    """
+
+    def onClose(self, wasClean, code, reason):
+        if "server" in self.__dict__:
+            super().onClose(wasClean, code, reason)
+
+
 def _websocket_factory(view: _ListenerView, server: Server) -> WebSocketFactory:
     # The options Server.run() gives its own WebSocket factory.
     factory = WebSocketFactory(view, server=server.server_name)
+    factory.protocol = _WebSocketProtocol
     factory.setProtocolOptions(
         autoPingTimeout=server.ping_timeout,
         allowNullOrigin=True,
