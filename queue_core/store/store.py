@@ -15,6 +15,7 @@ from ..filters import JobFilter
 from ..index import ReadyIndex, TimeIndex
 from ..options import EngineConfig
 from . import (
+    checkpoint,
     complete,
     delete,
     enqueue,
@@ -167,6 +168,19 @@ class Store:
         """
         self.ks.flush()
         await asyncio.get_running_loop().run_in_executor(None, self.ks.compact)
+
+    async def checkpoint(self, path: str) -> None:
+        """A consistent copy of the database at ``path`` (must not exist).
+
+        The pending batch is written first, on the loop's thread, so every
+        answered request is in the copy; the memtables are flushed in a
+        worker thread so the checkpoint itself holds the GIL only briefly
+        (store/checkpoint.py).
+        """
+        self.ks.flush()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, checkpoint.flush_memtables, self.ks)
+        checkpoint.create(self.ks, path)
 
     async def _compact_after(self, touched: int) -> None:
         """Bulk changes leave many tombstones; compact past the threshold."""
