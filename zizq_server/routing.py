@@ -6,6 +6,7 @@ WebSocket tables map path segments straight to an ASGI consumer; a path
 not in them is refused (``api.websocket``).
 """
 
+from .api.admin import backup, compact
 from .api.primary import ack, cron, enqueue, health, modify, query, take
 
 PRIMARY_HTTP = (
@@ -56,7 +57,11 @@ PRIMARY_HTTP = (
     ),
 )
 
-ADMIN_HTTP = ((("health",), {"GET": health.health}),)
+ADMIN_HTTP = (
+    (("health",), {"GET": health.health}),
+    (("backup",), {"POST": backup.backup}),
+    (("compact",), {"POST": compact.compact}),
+)
 
 PRIMARY_WEBSOCKET = ()
 

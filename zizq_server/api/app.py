@@ -9,7 +9,9 @@ short scan of parameterised patterns.
 
 Order of checks per request (API.md 2.1, 2.3): ``Accept`` (406) before the
 route (so an unknown path with a bad ``Accept`` is 406), then 404/405, then
-the handler, which reads its body only if it takes one.
+the handler, which reads its body only if it takes one. The admin API's
+unknown paths are the exception: an empty 404 before anything else
+(ADMIN_AND_CLI.md 6).
 """
 
 import logging
@@ -155,6 +157,10 @@ class ApiApp:
         headers = _headers(scope)
         found = self.router.match(scope["path"])
         methods, params = found or ({}, ())
+        if found is None and not self.json_404:
+            # The admin API: any other path is an empty 404, whatever the
+            # Accept header (spec 6).
+            return await send_empty(send, 404)
         handler = methods.get(scope["method"])
         if getattr(handler, "streaming", False):
             # Streams negotiate their own formats (API.md 2.2).
@@ -163,8 +169,6 @@ class ApiApp:
         if fmt is None:
             return await send_response(send, 406, _NOT_ACCEPTABLE, JSON)
         if found is None:
-            if not self.json_404:
-                return await send_empty(send, 404)
             return await send_response(send, 404, {"error": "not found"}, fmt)
         if handler is None:
             return await send_empty(send, 405, [(b"allow", _allow(methods))])
