@@ -219,6 +219,18 @@ ZIZQ = _READING.values
 ZIZQ_EXPLICIT = _READING.explicit
 ZIZQ_ERRORS = _READING.errors
 
+# The admin client of top, backup and compact (spec 7.1): plain strings,
+# checked by the commands. Not part of ZIZQ, which holds server options.
+ZIZQ_ADMIN_CLIENT = {
+    name: environ.Env().str(variable, default=None) or None
+    for name, variable in (
+        ("url", "ZIZQ_ADMIN_URL"),
+        ("ca_cert", "ZIZQ_ADMIN_TLS_CA"),
+        ("client_cert", "ZIZQ_ADMIN_TLS_CLIENT_CERT"),
+        ("client_key", "ZIZQ_ADMIN_TLS_CLIENT_KEY"),
+    )
+}
+
 # --- Django -----------------------------------------------------------------
 
 DEBUG = False

@@ -1,0 +1,79 @@
+"""The HTTP client that ``top``, ``backup`` and ``compact`` share (spec 7.1).
+
+It holds the connection options (``--url``, ``--ca-cert``, the
+``--client-cert``/``--client-key`` pair), refuses a split pair, and sends
+``POST <url>/<operation>``, tolerating a trailing ``/`` on the URL. The
+client sets no read timeout: a backup of a large store streams for as long
+as it needs (spec 8). HTTPS is refused for now: the server has no TLS yet
+(a later issue), so the certificate options are parsed and pair-checked
+only.
+"""
+
+import http.client
+import urllib.parse
+from dataclasses import dataclass
+
+from queue_core.defaults import DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT
+
+from . import ToolError
+
+DEFAULT_URL = f"http://{DEFAULT_ADMIN_HOST}:{DEFAULT_ADMIN_PORT}"
+# Connecting may fail fast; reading never times out (spec 8).
+CONNECT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class AdminEndpoint:
+    """Where the admin API is and how to reach it."""
+
+    url: str = DEFAULT_URL
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def check(self) -> None:
+        """Raise ``ToolError`` for a split client certificate pair."""
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ToolError("--client-cert and --client-key must be provided together")
+
+    def display_url(self) -> str:
+        return self.url.rstrip("/")
+
+    def post(self, operation: str, action: str) -> http.client.HTTPResponse:
+        """``POST <url>/<operation>``; a non-2xx status raises ``ToolError``.
+
+        ``action`` names the request in messages (``backup``, ``compact``).
+        The caller reads the returned response and closes it.
+        """
+        parsed = urllib.parse.urlsplit(self.display_url())
+        if parsed.scheme == "https":
+            raise ToolError(
+                "https admin URLs are not supported yet (the server has no TLS)"
+            )
+        if parsed.scheme != "http" or not parsed.hostname:
+            raise ToolError(f"invalid admin URL: {self.url}")
+        connection = _connection(parsed)
+        try:
+            connection.request("POST", f"{parsed.path}/{operation}", body=b"")
+            response = connection.getresponse()
+        except OSError as exc:
+            connection.close()
+            raise ToolError(
+                f"{action} request failed: cannot reach {self.display_url()}: {exc}"
+            ) from None
+        connection.sock.settimeout(None)  # no read timeout
+        if not 200 <= response.status < 300:
+            body = response.read().decode("utf-8", "replace")
+            connection.close()
+            raise ToolError(f"{action} request failed: HTTP {response.status}: {body}")
+        return response
+
+
+def _connection(parsed) -> http.client.HTTPConnection:
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ToolError(f"invalid admin URL: {parsed.geturl()}") from None
+    return http.client.HTTPConnection(
+        parsed.hostname, port or 80, timeout=CONNECT_TIMEOUT_S
+    )
