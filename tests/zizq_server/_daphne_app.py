@@ -46,6 +46,8 @@ async def app(scope, receive, send):
         await big(scope, receive, send)
     elif scope["path"] == "/echo":
         await echo(scope, receive, send)
+    elif scope["path"] == "/h2-tables":
+        await h2_tables(scope, receive, send)
     elif scope["path"] == "/raise":
         await receive()
         raise RuntimeError("raised by /raise")
@@ -76,6 +78,27 @@ async def hello(scope, receive, send):
         }
     )
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+async def h2_tables(scope, receive, send):
+    """The per-stream tables of every live HTTP/2 connection: how many
+    entries each holds (the priority tree's root included)."""
+    from zizq_server.serve.h2 import H2Channel
+
+    await receive()
+    gc.collect()
+    tables = [
+        {
+            "streams": len(channel.streams),
+            "cleanup": len(channel._streamCleanupCallbacks),
+            "queues": len(channel._outboundStreamQueues),
+            "priority": len(channel.priority._streams),
+        }
+        for channel in gc.get_objects()
+        if isinstance(channel, H2Channel)
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": json.dumps(tables).encode()})
 
 
 async def big(scope, receive, send):

@@ -18,6 +18,7 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.settings
+import hyperframe.frame
 import pytest
 
 from tests.zizq_server._bodies import pattern
@@ -336,3 +337,75 @@ def test_an_application_that_raises_mid_response_has_its_stream_reset(lone_serve
     finally:
         client.close()
     assert "raised by /raise-midway" in lone_server.stop_and_read_stderr()
+
+
+# -- misbehaving peers ---------------------------------------------------------
+
+
+def tables(port: int) -> list:
+    """``/h2-tables`` of the helper app, asked on a connection of its own
+    (which holds one stream of its own while it asks)."""
+    client = Client(port)
+    try:
+        headers, body, _ = client.response(client.request(b"GET", b"/h2-tables"))
+        assert headers[b":status"] == b"200"
+        return json.loads(body)
+    finally:
+        client.close()
+
+
+# A connection with no stream: the priority tree holds only its root.
+IDLE = {"streams": 0, "cleanup": 0, "queues": 0, "priority": 1}
+ASKING = {"streams": 1, "cleanup": 1, "queues": 1, "priority": 2}
+
+
+def test_a_reset_flood_gets_goaway_and_frees_the_connection(lone_server):
+    port = lone_server.ports["primary"]
+    client = Client(port)
+    try:
+        for path in [b"/echo", b"/empty"] * 550:
+            stream_id = client.conn.get_next_available_stream_id()
+            client.conn.send_headers(stream_id, block((b":authority", b"t"), path=path))
+            client.conn.end_stream(stream_id)
+            client.conn.reset_stream(stream_id)
+        # A request after the reset limit, never reset: moot once the
+        # connection has ended.
+        client.conn.send_headers(
+            client.conn.get_next_available_stream_id(),
+            block((b":authority", b"t"), path=b"/empty"),
+            end_stream=True,
+        )
+        client._flush()
+        with pytest.raises(ConnectionError):
+            while True:
+                client._read()
+    finally:
+        client.close()
+    assert client.goaway.error_code == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+    assert sorted(tables(port), key=lambda t: t["streams"]) in ([ASKING], [IDLE, ASKING])
+    assert lone_server.stop_and_read_stderr() == ""
+
+
+def test_a_priority_flood_is_ignored_and_the_connection_keeps_serving(lone_server):
+    port = lone_server.ports["primary"]
+    client = Client(port)
+    try:
+        frames = []
+        for stream_id in range(101, 20_101, 2):  # idle streams, each after the last
+            frame = hyperframe.frame.PriorityFrame(stream_id)
+            frame.depends_on, frame.stream_weight = stream_id - 2, 16
+            frames.append(frame.serialize())
+        client.sock.sendall(b"".join(frames))
+        # Open streams after idle and unknown parents, and the other way round.
+        stream_id = client.request(b"GET", b"/stream?priority", end=True)
+        for depends_on in (stream_id, 7, 0):
+            frame = hyperframe.frame.PriorityFrame(stream_id + 2 + depends_on % 2)
+            frame.depends_on, frame.stream_weight = depends_on, 200
+            client.sock.sendall(frame.serialize())
+        assert client.echo(b"GET", b"/echo?after")["query_string"] == "after"
+        mine, asking = sorted(tables(port), key=lambda t: t["streams"])
+        assert asking == ASKING
+        assert mine == {"streams": 1, "cleanup": 1, "queues": 1, "priority": 2}
+    finally:
+        client.close()
+    assert lone_server.stop_and_read_stderr() == ""

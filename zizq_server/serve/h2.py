@@ -30,10 +30,27 @@ for the everyday request (``h2_inbound.Connection``). Everything else
 (frames, settings, flow control, resets and the Rapid Reset limit,
 timeouts, GOAWAY) is Twisted's.
 
+Two repairs to Twisted's part, for misbehaving peers:
+
+- Twisted hands on every event of a read, even after one of them (a reset
+  over the Rapid Reset limit, the peer's GOAWAY) has torn the connection
+  down: the requests after it started applications whose answers raised
+  ``ProtocolError`` (``SEND_HEADERS in state CLOSED``) and kept their
+  streams in the connection's tables for good. ``dataReceived`` stops at
+  the event that ends the connection.
+- Twisted puts every stream a PRIORITY frame names (idle, closed, or the
+  parent another depends on) into its priority tree, and nothing takes it
+  out again: ~1,000 such frames fill the tree (``TooManyStreamsError``)
+  and every request after them fails. Here the tree holds the open
+  streams only, which is all it schedules, and priority signals about any
+  other stream are ignored, as RFC 9113 (section 5.3) allows.
+
 Twisted API relied on (pinned; covered by tests/zizq_server/test_h2.py):
 ``H2Connection``'s ``conn``, ``streams``, ``_streamCleanupCallbacks``,
 ``_outboundStreamQueues``, ``priority``, ``_consumerBlocked``,
-``_requestReceived``, ``_requestDone``, ``_tryToWriteControlData``,
+``_stillProducing``, ``_terminate``, the event handlers its
+``dataReceived`` calls (``_requestReceived`` and the others named in
+``_HANDLERS``), ``_requestDone``, ``_tryToWriteControlData``,
 ``writeHeaders``, ``writeDataToStream``, ``endRequest``, ``abortRequest``,
 ``openStreamWindow``; and the stream interface it calls
 (``receiveDataChunk``, ``requestComplete``, ``connectionLost``,
@@ -43,10 +60,12 @@ Twisted API relied on (pinned; covered by tests/zizq_server/test_h2.py):
 import re
 from collections import deque
 
+import h2.events
 import h2.exceptions
-import priority
 from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionLost
+from twisted.python.failure import Failure
 from twisted.web._http2 import H2Connection
 
 from .exchange import NO_BODY_STATUSES, Exchange, Origin
@@ -66,6 +85,16 @@ _BAD_VALUE = re.compile(
 )
 # Request headers the stock path gives a meaning beyond passing them on.
 _SPECIAL = frozenset((b"expect", b"upgrade", b"daphne-root-path"))
+# The H2Connection method Twisted's dataReceived hands each event kind to.
+_HANDLERS = {
+    h2.events.RequestReceived: "_requestReceived",
+    h2.events.DataReceived: "_requestDataReceived",
+    h2.events.StreamEnded: "_requestEnded",
+    h2.events.StreamReset: "_requestAborted",
+    h2.events.WindowUpdated: "_handleWindowUpdate",
+    h2.events.PriorityUpdated: "_handlePriorityUpdate",
+    h2.events.ConnectionTerminated: "_peerTerminated",
+}
 
 
 def parse_headers(headers):
@@ -119,6 +148,39 @@ class H2Channel(H2Connection):
         super().connectionMade()
         self._origin = Origin(self.transport)
 
+    def dataReceived(self, data):
+        """Twisted's, up to the event that ends the connection."""
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            self._terminate(Failure())  # hyper-h2 has queued the GOAWAY
+            return
+        self.resetTimeout()
+        for event in events:
+            handler = _HANDLERS.get(type(event))
+            if handler is not None:
+                getattr(self, handler)(event)
+                if not self._stillProducing:
+                    return  # torn down: the later events are moot
+        self._tryToWriteControlData()
+
+    def _peerTerminated(self, event):
+        self.transport.loseConnection()
+        self.connectionLost(
+            Failure(ConnectionLost("Remote peer sent GOAWAY")), _cancelTimeouts=False
+        )
+
+    def _handlePriorityUpdate(self, event):
+        """Reprioritise an open stream, after an open parent or the root."""
+        stream_id, depends_on = event.stream_id, event.depends_on
+        if stream_id not in self.streams:
+            return
+        if depends_on not in self.streams:
+            depends_on = None
+        self.priority.reprioritize(
+            stream_id, depends_on, event.weight, event.exclusive
+        )
+
     def _requestReceived(self, event):
         parsed = parse_headers(event.headers)
         if parsed is None:
@@ -129,12 +191,9 @@ class H2Channel(H2Connection):
         # The bookkeeping H2Connection keeps for each of its streams.
         self._streamCleanupCallbacks[stream_id] = Deferred()
         self._outboundStreamQueues[stream_id] = deque()
-        try:
-            self.priority.insert_stream(stream_id)
-        except priority.DuplicateStreamError:
-            pass  # a PRIORITY frame came first and inserted it
-        else:
-            self.priority.block(stream_id)
+        # No PRIORITY frame puts a stream in the tree before it opens.
+        self.priority.insert_stream(stream_id)
+        self.priority.block(stream_id)
         return None
 
     def send(self, stream_id: int, head, data: bytes, end: bool) -> bool:
@@ -170,7 +229,8 @@ class H2Channel(H2Connection):
                 conn.send_data(stream_id, data[at : at + size])
                 at += size
             conn.send_data(stream_id, data[at:], end_stream=end)
-        except h2.exceptions.StreamClosedError:
+        except h2.exceptions.ProtocolError:
+            # The stream (a reset) or the connection (a GOAWAY) is closed.
             self._forget(stream_id)
             return False
         if end:
