@@ -322,3 +322,71 @@ def test_the_idle_timeout_waits_while_a_request_is_in_flight():
     assert not transport.disconnecting
     clock.advance(2)
     assert transport.disconnecting
+
+
+# -- half-closed clients and oversized heads ---------------------------------
+
+
+def exchange_then_eof(port: int, request: bytes, half_close: bool) -> bytes:
+    """Send ``request`` (then shut down the sending side, if asked) and
+    return all the server sends until it closes."""
+    with socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(request)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "request_bytes, answers",
+    [
+        (b"GET /echo?a HTTP/1.1\r\nHost: t\r\n\r\n", 1),
+        (b"GET /echo?a HTTP/1.1\r\nHost: t\r\n\r\nGET /echo?b HTTP/1.1\r\nHost: t\r\n\r\n", 2),
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi", 1),
+        # Stock path: Twisted's parser and Daphne's request.
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"2\r\nhi\r\n0\r\n\r\n", 1),
+    ],
+    ids=["shortcut", "pipelined", "body", "stock"],
+)
+def test_a_client_that_half_closes_gets_its_answers_then_eof(
+    server, request_bytes, answers
+):
+    data = exchange_then_eof(server.ports["primary"], request_bytes, half_close=True)
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == answers
+    assert data.count(b'"body": ') == answers  # each /echo body, to its end
+
+
+def test_a_half_close_without_a_whole_request_closes(server):
+    data = exchange_then_eof(server.ports["primary"], b"GET /echo HTTP/1.1\r\n", True)
+    assert data == b""
+
+
+@pytest.mark.parametrize(
+    "head, status, error",
+    [
+        (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: t\r\n", 414,
+         "request line too long"),
+        (b"GET /echo HTTP/1.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n", 431,
+         "request header too large"),
+        (b"GET /echo HTTP/1.1\r\n" + b"X-Many: %s\r\n" % (b"a" * 200) * 100, 431,
+         "request headers too large"),
+    ],
+    ids=["request-line", "header-line", "headers"],
+)
+def test_an_oversized_head_gets_its_4xx_as_json(server, head, status, error):
+    data = exchange_then_eof(server.ports["primary"], head + b"\r\n", False)
+    response_head, _, body = data.partition(b"\r\n\r\n")
+    assert response_head.startswith(b"HTTP/1.1 %d " % status)
+    assert b"Content-Type: application/json" in response_head
+    assert json.loads(body) == {"error": error}
+    # The next connection is served as ever.
+    conn = Connection(server.ports["primary"])
+    try:
+        echoed = conn.echo(b"GET /echo?next HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert echoed["query_string"] == "next"
+    finally:
+        conn.close()

@@ -25,9 +25,16 @@ tests/zizq_server/test_daphne_h2c.py covers it):
 
 ``_switch_to_h2`` mirrors the ALPN branch of
 ``_GenericHTTPChannelProtocol.dataReceived``; re-read it when Twisted moves.
+
+The protocol is half-closeable: when the client shuts down its side, the
+transport calls ``readConnectionLost`` instead of ``connectionLost``, and
+an HTTP/1.1 channel answers what it was sent before it closes
+(``http1``); an HTTP/2 connection closes as it did.
 """
 
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.web.http import _GenericHTTPChannelProtocol
+from zope.interface import implementer
 
 from zizq_server.serve.h2 import H2Channel
 from zizq_server.serve.http1 import Http1Channel
@@ -35,6 +42,7 @@ from zizq_server.serve.http1 import Http1Channel
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
+@implementer(IHalfCloseableProtocol)
 class H2cChannelProtocol(_GenericHTTPChannelProtocol):
     """HTTP/1.1 channel that becomes HTTP/2 when a connection opens with
     the HTTP/2 client preface."""
@@ -61,6 +69,17 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
         if data.startswith(H2_PREFACE):
             self._switch_to_h2()
         return super().dataReceived(data)
+
+    def readConnectionLost(self):
+        channel = self._channel
+        if isinstance(channel, H2Channel):
+            channel.transport.loseConnection()
+        else:
+            channel.readConnectionLost()
+
+    def writeConnectionLost(self):
+        """The response of a refused request is out (``http1._refuse``):
+        reading goes on until the client closes."""
 
     def _switch_to_h2(self):
         http11 = self._channel

@@ -34,6 +34,20 @@ outlives its client by the server's ``application_close_timeout``, and
 application's side of that (``receive``, ``send``, failures) is
 ``exchange.Exchange``, which HTTP/2's shortcut (``h2``) shares.
 
+A client that half-closes its side after its request (``shutdown(SHUT_WR)``)
+gets its answer, and the connection closes after it (``readConnectionLost``,
+which the transport calls as h2c's protocol provides
+``IHalfCloseableProtocol``); so does one whose request goes the stock way.
+A request line or header line over Twisted's 16 KiB gets 414 or 431, and a
+head over its 16 KiB in all gets 431 (where Twisted closed without an
+answer, or gave a bare 400), with the spec's error body (API.md 2.3); the
+connection then drops what the client still sends, for ``LINGER_S`` at
+most, and closes: closing with unread bytes would answer them with a
+reset, which can destroy the response before the client reads it. For
+those, Twisted's ``lineLengthExceeded``, ``_respondToBadRequestAndDisconnect``,
+``_receivedHeaderSize``, ``totalHeadersSize``, ``__first_line``,
+``_handlingRequest``, ``persistent`` and ``callLater`` are relied on.
+
 Twisted API relied on (pinned, covered by tests/zizq_server/test_http1.py):
 ``HTTPChannel``'s ``dataReceived``, ``connectionLost``,
 ``timeoutConnection``, ``resetTimeout``, ``setTimeout``, ``timeOut`` and
@@ -60,6 +74,9 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 # Pipelined bytes held while a request is in flight before reading pauses
 # (Twisted's _optimisticEagerReadSize).
 MAX_WAITING_BYTES = 16384
+# How long a refused connection goes on reading (and dropping) what the
+# client still sends before it closes.
+LINGER_S = 5.0
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 # A request line with an origin-form target (printable ASCII, no spaces).
@@ -125,6 +142,8 @@ class Http1Channel(HTTPChannel):
     _stock = False  # this connection now belongs to Twisted's parser
     _exchange = None  # the request in flight through the shortcut
     _head = None  # parsed head of the request whose body is arriving
+    _input_ended = False  # the client half-closed: no request follows
+    _refused = False  # a 4xx was sent: input is dropped until the close
     _paused = False  # reading stopped while pipelined bytes wait
 
     def connectionMade(self):
@@ -180,6 +199,43 @@ class Http1Channel(HTTPChannel):
             self._networkProducer.resumeProducing()
         if self._buffer:
             self._next_request()
+        if self._input_ended and self._exchange is None:
+            self._input_over()
+
+    def readConnectionLost(self):
+        """The client has sent all it will: answer what it sent, then close."""
+        self._input_ended = True
+        if self._stock or self._exchange is None:
+            self._input_over()
+
+    def _input_over(self):
+        if self._stock and self._handlingRequest:
+            self.persistent = False  # Twisted closes after the response
+        else:
+            self.loseConnection()
+
+    def lineLengthExceeded(self, line):
+        """A line over Twisted's limit: the request line or a header line."""
+        if self._HTTPChannel__first_line:
+            self._refuse(414, "request line too long")
+        else:
+            self._refuse(431, "request header too large")
+
+    def _respondToBadRequestAndDisconnect(self):
+        if self._receivedHeaderSize > self.totalHeadersSize:
+            self._refuse(431, "request headers too large")
+        else:
+            super()._respondToBadRequestAndDisconnect()
+
+    def _refuse(self, status: int, error: str) -> None:
+        """Answer ``status`` and close once the client has read it."""
+        if self._refused:
+            return  # Twisted's parser may find more in the same read
+        self._refused = True
+        self.dataReceived = self.lineReceived = _drop
+        self.transport.write(refusal(status, error))
+        self.transport.loseWriteConnection()  # FIN after the response
+        self.callLater(LINGER_S, self.transport.abortConnection)
 
     def timeoutConnection(self):
         if self._exchange is not None:
@@ -194,6 +250,25 @@ class Http1Channel(HTTPChannel):
             self._exchange.client_gone()
             self._exchange = None
         super().connectionLost(reason)
+
+
+_REASONS = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+
+
+def refusal(status: int, error: str) -> bytes:
+    """A whole HTTP/1.1 response with the spec's error body, closing."""
+    body = b'{"error":"%s"}' % error.encode()
+    return b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (
+        status,
+        _REASONS[status],
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n" % len(body),
+        body,
+    )
+
+
+def _drop(data: bytes) -> None:
+    """Input of a refused connection: read, and dropped."""
 
 
 class _Exchange(Exchange):
