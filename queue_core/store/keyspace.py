@@ -42,6 +42,7 @@ from rocksdict import (
 )
 
 from ..errors import StorageError
+from . import cpu_priority
 from .turns import at_turn_end, running_loop
 
 _MISSING = object()
@@ -73,7 +74,7 @@ def open_db(path: str, tuning) -> Rdict:
         # Options given only for the DB are ignored for an existing default
         # column family on reopen; passing them per family makes the block
         # cache size stick (DESIGN.md section 2).
-        return Rdict(
+        db = Rdict(
             path, _options(tuning), column_families={"default": _options(tuning)}
         )
     except Exception as exc:  # rocksdict raises bare Exception
@@ -84,6 +85,9 @@ def open_db(path: str, tuning) -> Rdict:
                 f"(is another zizq server running on this root directory?)"
             ) from None
         raise StorageError(f"failed to open the database at {path}: {text}") from None
+    # Compactions wait for the event loop, not the other way round.
+    cpu_priority.lower_compaction_threads()
+    return db
 
 
 class Keyspace:

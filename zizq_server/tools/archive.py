@@ -17,6 +17,8 @@ import tarfile
 ROOT = "zizq-root"
 DATA = f"{ROOT}/data"
 COMPRESS_LEVEL = 1
+# Bytes read and compressed per call: few Python-level round trips per file.
+COPY_BYTES = 1024 * 1024
 
 
 def write(directory: str, sink) -> None:
@@ -28,6 +30,7 @@ def write(directory: str, sink) -> None:
         fileobj=sink,
         mode="w:gz",
         compresslevel=COMPRESS_LEVEL,
+        copybufsize=COPY_BYTES,
         format=tarfile.PAX_FORMAT,
     ) as tar:
         tar.add(directory, arcname=DATA, recursive=False)

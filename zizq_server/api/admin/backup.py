@@ -5,9 +5,11 @@ Three stages, so that job traffic never waits on the backup:
 1. On the loop: ``Store.checkpoint`` into a fresh directory beside the
    database (the same filesystem, so the SST files are hard links). A
    failure here is answered ``500 backup failed``.
-2. In a worker thread: ``tools.archive.write`` reads the checkpoint (files
-   RocksDB never changes) and compresses it; zlib and file reads release
-   the GIL. The thread touches none of the store's loop-owned objects.
+2. In a thread of its own: ``tools.archive.write`` reads the checkpoint
+   (files RocksDB never changes) and compresses it; zlib and file reads
+   release the GIL, and the thread runs at background CPU priority
+   (``queue_core.store.cpu_priority``), so on a busy core the loop keeps
+   most of it. The thread touches none of the store's loop-owned objects.
 3. On the loop: the chunks the thread hands over are sent as the chunked
    200 body. The thread may run at most ``chunks.CREDITS`` chunks ahead of
    what ``send`` has taken, and ``send`` of a streamed body waits while
@@ -22,11 +24,14 @@ rather than a short archive that looks whole.
 """
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import shutil
 import tempfile
+import threading
 
+from queue_core.store import cpu_priority
 from zizq_server.runtime import runtime
 from zizq_server.tools import archive
 
@@ -68,13 +73,12 @@ async def _stream(snapshot: str, request, send) -> None:
     """Send the archive of ``snapshot``, ending the body only if it is whole."""
     loop = asyncio.get_running_loop()
     pipe = ChunkPipe(loop)
-    writer = loop.run_in_executor(None, _write_archive, snapshot, pipe)
+    writer = _start_writer(snapshot, pipe)
     watcher = asyncio.ensure_future(_watch_disconnect(request, pipe))
     try:
         while (chunk := await pipe.get()) is not None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             pipe.sent()
-        await writer
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except Cancelled:
         logger.info("backup abandoned by the client")
@@ -83,17 +87,30 @@ async def _stream(snapshot: str, request, send) -> None:
     finally:
         watcher.cancel()
         pipe.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        await writer  # the thread has let go of the snapshot's files
 
 
-def _write_archive(snapshot: str, pipe: ChunkPipe) -> None:
-    """Worker thread: the whole archive into ``pipe``, then its end."""
-    try:
-        archive.write(snapshot, pipe)
-        pipe.close()
-    except BaseException as exc:
-        pipe.fail(exc)
-        raise
+def _start_writer(snapshot: str, pipe: ChunkPipe) -> asyncio.Future:
+    """Write the archive into ``pipe`` in a thread of its own, at background
+    CPU priority (a pool thread would keep the priority for later work).
+
+    The returned future resolves once the thread is done; the archive's end
+    or error reaches the loop through ``pipe``.
+    """
+    done = concurrent.futures.Future()
+
+    def write() -> None:
+        try:
+            cpu_priority.lower_current_thread()
+            archive.write(snapshot, pipe)
+            pipe.close()
+        except BaseException as exc:
+            pipe.fail(exc)
+        finally:
+            done.set_result(None)
+
+    threading.Thread(target=write, name="zizq-backup", daemon=True).start()
+    return asyncio.wrap_future(done)
 
 
 async def _watch_disconnect(request, pipe: ChunkPipe) -> None:
