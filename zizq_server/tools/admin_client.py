@@ -18,7 +18,7 @@ from queue_core.defaults import DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT
 from . import ToolError
 
 DEFAULT_URL = f"http://{DEFAULT_ADMIN_HOST}:{DEFAULT_ADMIN_PORT}"
-# Connecting may fail fast; reading never times out (spec 8).
+# Connecting may fail fast; waiting for the answer never times out (spec 8).
 CONNECT_TIMEOUT_S = 30.0
 
 
@@ -54,19 +54,27 @@ class AdminEndpoint:
             raise ToolError(f"invalid admin URL: {self.url}")
         connection = _connection(parsed)
         try:
+            connection.connect()
+            # Only connecting may time out: a compaction answers when it is
+            # done, and a backup streams for as long as it takes.
+            connection.sock.settimeout(None)
             connection.request("POST", f"{parsed.path}/{operation}", body=b"")
             response = connection.getresponse()
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise ToolError(
-                f"{action} request failed: cannot reach {self.display_url()}: {exc}"
+                f"{action} request failed: {self.display_url()}: {describe(exc)}"
             ) from None
-        connection.sock.settimeout(None)  # no read timeout
         if not 200 <= response.status < 300:
             body = response.read().decode("utf-8", "replace")
             connection.close()
             raise ToolError(f"{action} request failed: HTTP {response.status}: {body}")
         return response
+
+
+def describe(error: Exception) -> str:
+    """An error's message, or its name when it has none (``IncompleteRead``)."""
+    return str(error) or type(error).__name__
 
 
 def _connection(parsed) -> http.client.HTTPConnection:

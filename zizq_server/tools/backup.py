@@ -12,7 +12,7 @@ import os
 import tempfile
 
 from . import ToolError
-from .admin_client import AdminEndpoint
+from .admin_client import AdminEndpoint, describe
 from .progress import bar, human_size
 
 READ_BYTES = 256 * 1024
@@ -68,8 +68,6 @@ def _copy(response, out, progress) -> int:
             out.write(chunk)
             size += len(chunk)
             progress.update(len(chunk))
-    except (http.client.HTTPException, ConnectionError) as exc:
-        raise ToolError(f"backup download failed: {exc!r}") from None
-    except OSError as exc:
-        raise ToolError(f"backup download failed: {exc}") from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise ToolError(f"backup download failed: {describe(exc)}") from None
     return size

@@ -1,8 +1,12 @@
 """The admin client's option checks, made before any connection."""
 
+import socket
+import threading
+import time
+
 import pytest
 
-from zizq_server.tools import ToolError
+from zizq_server.tools import ToolError, admin_client
 from zizq_server.tools.admin_client import DEFAULT_URL, AdminEndpoint
 
 
@@ -36,3 +40,46 @@ def test_trailing_slash_is_tolerated():
 def test_unusable_urls_are_refused(url, message):
     with pytest.raises(ToolError, match=message):
         AdminEndpoint(url=url).post("backup", "backup")
+
+
+def _slow_server(delay_s: float):
+    """A one-shot HTTP server that answers 204 ``delay_s`` after the request."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            time.sleep(delay_s)
+            connection.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_waiting_for_the_answer_never_times_out(monkeypatch):
+    """A compaction answers when it is done, however long after the connect
+    timeout that is."""
+    monkeypatch.setattr(admin_client, "CONNECT_TIMEOUT_S", 0.05)
+    response = AdminEndpoint(url=_slow_server(0.5)).post("compact", "compact")
+    assert response.status == 204
+    response.close()
+
+
+def test_a_server_that_hangs_up_is_a_request_failure():
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    def hang_up():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.close()
+        listener.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    with pytest.raises(ToolError) as caught:
+        AdminEndpoint(url=url).post("backup", "backup")
+    assert str(caught.value) == (
+        f"backup request failed: {url}: Remote end closed connection without response"
+    )
