@@ -10,6 +10,14 @@ name ``serve`` runs, with the global flags still accepted (the real server
 rejects them there; the spec recommends this superset). The command itself
 runs through Django's ``ManagementUtility``, exactly as ``manage.py`` runs
 it, so ``zizq serve ...`` and ``python manage.py serve ...`` behave alike.
+
+The licence key is verified here, before the command is even looked up, so
+that a bad key fails every command with the same ``Error:`` line and exit
+status 1, a command that does not exist yet included (ADMIN_AND_CLI.md 1).
+``--license-public-key`` travels like the global flags (into
+``ZIZQ_LICENSE_PUBLIC_KEY``), because the key it names decides whether the
+``-k`` token is valid. ``ZizqCommand`` verifies the key again, for
+``manage.py``, which does not pass through here.
 """
 
 import os
@@ -29,6 +37,7 @@ _GLOBAL_FLAGS = {
     "--root-dir": "ZIZQ_ROOT_DIR",
     "--license-key": "ZIZQ_LICENSE_KEY",
     "-k": "ZIZQ_LICENSE_KEY",
+    "--license-public-key": "ZIZQ_LICENSE_PUBLIC_KEY",
 }
 _USAGE = "usage: zizq [--root-dir PATH] [-k|--license-key KEY] [COMMAND] [OPTIONS]"
 
@@ -50,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     os.environ.update(environment)
     os.environ["DJANGO_SETTINGS_MODULE"] = "zizq_server.settings"
+    _check_licence_key()
     from django.core.management import ManagementUtility
 
     ManagementUtility(["zizq", *(args or [command])]).execute()
@@ -84,6 +94,20 @@ def take_global_flags(args: list[str]) -> tuple[list[str], dict[str, str]]:
     return rest, environment
 
 
+def _check_licence_key() -> None:
+    """Exit 1 with ``Error: <msg>`` unless the licence key verifies."""
+    from queue_core.clock import now_ms
+    from zizq_server import licence, settings
+
+    try:
+        licence.load(
+            settings.ZIZQ["license_key"], settings.ZIZQ["license_public_key"], now_ms()
+        )
+    except licence.LicenceError as exc:
+        sys.stderr.write(f"Error: {exc.message}\n")
+        sys.exit(1)
+
+
 def _command(args: list[str]) -> str | None:
     """The command to run, or None when a top-level flag was answered here."""
     first = args[0] if args else "serve"
@@ -113,6 +137,9 @@ def _help() -> str:
         "[env: ZIZQ_ROOT_DIR]\n"
         "  -k, --license-key KEY    licence JWT or @/path/to/file "
         "[env: ZIZQ_LICENSE_KEY]\n"
+        "  --license-public-key PATH\n"
+        "                           also trust licences signed by this "
+        "Ed25519 key [env: ZIZQ_LICENSE_PUBLIC_KEY]\n"
         "  -h, --help               print help (zizq COMMAND --help for a command)\n"
         "  -V, --version            print version"
     )

@@ -7,6 +7,8 @@ is filled in before the listeners accept traffic and never replaced.
 
 import asyncio
 
+from .licence import LicenceState
+
 
 class Runtime:
     """Everything a request handler may need besides its request."""
@@ -17,6 +19,8 @@ class Runtime:
         self.streams = set()  # open take streams, ended on shutdown
         self.shutdown = asyncio.Event()
         self.started_monotonic = 0.0
+        # The free tier until serve loads a key; the watcher may replace it.
+        self.licence = LicenceState()
 
     def configure(self, store, heartbeat_interval_ms: int) -> None:
         self.store = store

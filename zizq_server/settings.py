@@ -27,6 +27,8 @@ from zizq_server import values
 _OPTIONS: tuple[tuple[str, str, Callable[[str], Any], Any], ...] = (
     ("root_dir", "ZIZQ_ROOT_DIR", str, defaults.DEFAULT_ROOT_DIR),
     ("license_key", "ZIZQ_LICENSE_KEY", str, None),
+    # An extra trusted licence issuer: a PEM Ed25519 public key file.
+    ("license_public_key", "ZIZQ_LICENSE_PUBLIC_KEY", str, None),
     ("host", "ZIZQ_HOST", str, defaults.DEFAULT_HOST),
     ("port", "ZIZQ_PORT", values.parse_port, defaults.DEFAULT_PORT),
     ("admin_host", "ZIZQ_ADMIN_HOST", str, defaults.DEFAULT_ADMIN_HOST),

@@ -180,7 +180,7 @@ def test_serve_command_validates_before_running_the_server(monkeypatch):
 
 def test_serve_command_hands_the_config_to_the_lifecycle(monkeypatch):
     started = []
-    lifecycle = SimpleNamespace(run=started.append)
+    lifecycle = SimpleNamespace(run=lambda config, key: started.append(config))
     monkeypatch.setitem(sys.modules, "zizq_server.serve.lifecycle", lifecycle)
     monkeypatch.setattr(zizq_server.serve, "lifecycle", lifecycle, raising=False)
     call_command("serve", "--port", "0", "--no-admin", "--cache-size", "1GiB")

@@ -17,6 +17,10 @@ U32 = ("u32", MAX_U32)
 U64 = ("u64", MAX_U64)
 
 _MISSING = object()
+# A longer string is quoted only this far in error messages: serde quotes it
+# whole, and a body that is one 8 MiB string made an 8 MiB error text,
+# copied several times over on its way out.
+SHOWN_CHARS = 100
 
 
 def describe(value) -> str:
@@ -30,6 +34,9 @@ def describe(value) -> str:
     if isinstance(value, float):
         return f"floating point `{value}`"
     if isinstance(value, str):
+        if len(value) > SHOWN_CHARS:
+            shown = f"{value[:SHOWN_CHARS]!r}".replace("'", '"')
+            return f"string {shown}... ({len(value)} characters)"
         return f"string {value!r}".replace("'", '"')
     if isinstance(value, (list, tuple)):
         return "a sequence"

@@ -5,6 +5,11 @@
 the name rules, then the pro-feature rules (API.md 7.2.1). The payload is
 re-serialised to compact JSON bytes, which is also where MessagePack binary
 or ext values are refused: a payload must be a JSON value.
+
+The pro-feature rules ask the licence in force (``runtime.licence``) at
+the time of the request. Unique and batched jobs are not built yet, so a
+licensed request that uses them is refused with an honest 400 rather than
+enqueued without their semantics.
 """
 
 import orjson
@@ -16,12 +21,11 @@ from queue_core.options import EnqueueRequest, FailureRequest
 from queue_core.store.patch import UNSET, PatchRequest
 from queue_core.types import Backoff, Batch, Retention
 
+from ..licence import BATCHED_JOBS, UNIQUE_JOBS
+from ..runtime import runtime
 from . import fields
 from .fields import U16, U32, U64
 from .negotiation import BodyError
-
-UNIQUE_FORBIDDEN = "unique jobs requires a pro license"
-BATCH_FORBIDDEN = "batched jobs requires a pro license"
 
 
 def payload_bytes(value) -> bytes:
@@ -101,11 +105,23 @@ def validate_job(job: EnqueueRequest, prefix: str = "") -> None:
 
 
 def check_licence(jobs) -> None:
-    """Unique and batched jobs are pro features; no licence is loaded yet."""
+    """Unique and batched jobs are pro features (403 without a live licence)."""
+    used = _pro_features(jobs)
+    for feature in used:
+        refusal = runtime.licence.refusal(feature)
+        if refusal is not None:
+            raise Forbidden(refusal)
+    if used:
+        raise InvalidInput(f"{used[0]} are not supported by this server yet")
+
+
+def _pro_features(jobs) -> list:
+    used = []
     if any(job.unique_key is not None for job in jobs):
-        raise Forbidden(UNIQUE_FORBIDDEN)
+        used.append(UNIQUE_JOBS)
     if any(job.batch is not None for job in jobs):
-        raise Forbidden(BATCH_FORBIDDEN)
+        used.append(BATCHED_JOBS)
+    return used
 
 
 def decode_failure(obj) -> FailureRequest:

@@ -7,9 +7,10 @@ Field names are the option names of ``settings``, with the unit in the name
 for durations (``*_ms``) and sizes (``*_bytes``).
 
 Validation raises ``CommandError`` with the spec's wording, which
-``ZizqCommand`` prints as ``Error: <msg>`` with exit status 1. Checks that
-need files or a licence (PEM contents, mTLS tier) belong to the TLS and
-licensing code that runs later in start-up.
+``ZizqCommand`` prints as ``Error: <msg>`` with exit status 1. The pair
+checks run before anything starts; the mTLS licence check
+(``check_mtls``) runs once the licence line is logged, as in the real
+server's start-up order. PEM contents belong to the TLS code.
 """
 
 import dataclasses
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from django.core.management import CommandError
+
+from ..licence import MUTUAL_TLS
 
 _BACKOFF = (
     "default_backoff_base_ms",
@@ -33,6 +36,7 @@ _DERIVED = frozenset(("log_format_explicit", "explicit"))
 class ServerConfig:
     root_dir: str
     license_key: str | None
+    license_public_key: str | None
     host: str
     port: int
     admin_host: str
@@ -119,6 +123,20 @@ class ServerConfig:
         _check_tls_pair(
             "admin-", self.admin_tls_cert, self.admin_tls_key, self.admin_tls_client_ca
         )
+
+    def check_mtls(self, licence) -> None:
+        """Refuse a client CA unless ``licence`` allows mutual TLS now.
+
+        Checked once at start-up: a licence that expires later does not
+        turn mTLS off (ADMIN_AND_CLI.md 4).
+        """
+        for client_ca, what in (
+            (self.tls_client_ca, "mTLS"),
+            (self.admin_tls_client_ca, "admin mTLS"),
+        ):
+            refusal = licence.refusal(MUTUAL_TLS) if client_ca else None
+            if refusal is not None:
+                raise CommandError(f"cannot enable {what}: {refusal}")
 
     @property
     def backoff_given(self) -> bool:

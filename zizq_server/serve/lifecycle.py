@@ -1,11 +1,13 @@
 """``zizq serve`` from a validated config to a clean exit.
 
 Sequence (ADMIN_AND_CLI.md 3.1): banner (TTY only), root directory and
-logging, licence line, open the store, return orphaned in-flight jobs and
-rebuild the indexes, bind admin then primary (logging each real address),
-start the background loops, serve. On SIGINT/SIGTERM: end the take streams
-(their jobs go back to ready), stop the loops, flush and close the store,
-print ``Server stopped.``.
+logging, licence lines (the key was verified before the command ran) and
+the mTLS licence check, open the store, return orphaned in-flight jobs and
+rebuild the indexes, the licence file watcher's line, bind admin then
+primary (logging each real address), start the background loops (and the
+watcher, for an ``@file`` key with a non-zero interval), serve. On
+SIGINT/SIGTERM: end the take streams (their jobs go back to ready), stop
+the loops, flush and close the store, print ``Server stopped.``.
 
 The index rebuild runs before the listeners bind, so a take never sees a
 half-built index; at a million jobs it takes a few seconds.
@@ -20,12 +22,13 @@ import time
 from django.core.management import CommandError
 
 from queue_core.background import reaper, scheduler
+from queue_core.clock import now_ms
 from queue_core.errors import StorageError
 from queue_core.options import EngineConfig, StorageTuning
 from queue_core.store import Store
 from queue_core.types import Backoff
 
-from .. import __version__
+from .. import __version__, licence
 from .. import logging as zlogging
 from ..runtime import runtime
 
@@ -99,21 +102,45 @@ def _describe(exc: Exception, root: str) -> str:
     return f"cannot use root directory {root}: {exc.strerror or exc}"
 
 
-def run(config) -> None:
+def _put_licence_in_force(config, key: licence.LicenceKey) -> bool:
+    """Log the licence, refuse mTLS without one, and make it the runtime's.
+
+    Returns whether the key file is to be watched.
+    """
+    if key.public_key_path is not None:
+        licence.log_extra_issuer(key.public_key_path)
+    licence.log_licence(key.licence, now_ms())
+    runtime.licence.replace(key.licence)
+    config.check_mtls(runtime.licence)
+    return key.path is not None and config.license_key_check_interval_ms > 0
+
+
+def _watch_licence(config, key: licence.LicenceKey):
+    return licence.watcher.run(
+        key,
+        config.license_key_check_interval_ms,
+        runtime.licence,
+        now_ms,
+        runtime.shutdown,
+    )
+
+
+def run(config, licence_key: licence.LicenceKey) -> None:
     from . import daphne  # installs the event loop policy before Twisted loads
 
     tty = sys.stderr.isatty()
     if tty:
         print(f"Zizq {__version__}", file=sys.stderr)
     zlogging.configure(config)
-    if config.license_key:
-        logger.warning("license keys are not supported yet, running in free tier")
-    else:
-        _info("no license key provided, running in free tier")
+    watch = _put_licence_in_force(config, licence_key)
     if config.backoff_given:
         _log_backoff(config)
     store = open_store(config)
     runtime.configure(store, config.heartbeat_interval_ms)
+    if watch:
+        licence.watcher.log_started(
+            licence_key.path, config.license_key_check_interval_ms
+        )
     tasks = []
 
     def on_listening(name: str, host: str, port: int) -> None:
@@ -139,6 +166,8 @@ def run(config) -> None:
                 reaper.run(store, config.reaper_check_interval_ms, runtime.shutdown)
             )
         )
+        if watch:
+            tasks.append(asyncio.ensure_future(_watch_licence(config, licence_key)))
 
     async def on_stop() -> None:
         runtime.shutdown.set()

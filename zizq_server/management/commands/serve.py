@@ -3,8 +3,10 @@
 Every flag of spec/ADMIN_AND_CLI.md section 2.1 is declared here with the
 parser of ``values`` as its ``type`` (a bad value is a usage error, exit 2)
 and a default of None, so that an absent flag leaves the setting from the
-environment or ``queue_core.defaults`` in place. The global ``--root-dir``
-and ``-k``/``--license-key`` are accepted too, for ``manage.py serve``.
+environment or ``queue_core.defaults`` in place. The global ``--root-dir``,
+``-k``/``--license-key`` and ``--license-public-key`` are accepted too, for
+``manage.py serve``; ``ZizqCommand`` has verified the licence key before
+``handle`` runs.
 The server itself lives in ``zizq_server.serve``.
 """
 
@@ -27,6 +29,13 @@ _OPTIONS = (
         "license_key",
         ("KEY", str),
         "licence JWT, or @/path/to/file [env: ZIZQ_LICENSE_KEY]",
+    ),
+    (
+        ("--license-public-key",),
+        "license_public_key",
+        _PATH,
+        "also trust licences signed by the Ed25519 key in this PEM file "
+        "[env: ZIZQ_LICENSE_PUBLIC_KEY]",
     ),
     (("--host",), "host", ("IP", str), "primary API address [env: ZIZQ_HOST]"),
     (
@@ -257,4 +266,4 @@ class Command(ZizqCommand):
         # Imported late: validation errors must not pay for the server stack.
         from zizq_server.serve import lifecycle
 
-        lifecycle.run(config)
+        lifecycle.run(config, self.licence_key)
