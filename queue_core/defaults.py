@@ -38,6 +38,10 @@ DEFAULT_COMPLETE_BATCH_SIZE = 1000
 DEFAULT_LICENSE_KEY_CHECK_INTERVAL_MS = 5_000
 DEFAULT_AUTO_COMPACT_THRESHOLD = 10_000
 
+# The largest request body the server reads (413 beyond it; 0 = no limit,
+# as the real server has none). 16 MiB is far above any sane bulk request.
+DEFAULT_MAX_REQUEST_BODY_SIZE_BYTES = 16 * 1024 * 1024
+
 DEFAULT_LOG_LEVEL = "info"
 DEFAULT_LOG_ROTATION = "daily"
 DEFAULT_LOG_MAX_SIZE_BYTES = 100 * 1000 * 1000

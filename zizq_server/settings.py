@@ -149,6 +149,12 @@ _OPTIONS: tuple[tuple[str, str, Callable[[str], Any], Any], ...] = (
         values.parse_duration_ms,
         defaults.DEFAULT_LICENSE_KEY_CHECK_INTERVAL_MS,
     ),
+    (
+        "max_request_body_size_bytes",
+        "ZIZQ_MAX_REQUEST_BODY_SIZE",
+        values.parse_byte_size,
+        defaults.DEFAULT_MAX_REQUEST_BODY_SIZE_BYTES,
+    ),
     # Environment-only: the raw tracing-style filter, parsed by logging.
     ("log_filter", "ZIZQ_LOG_FILTER", str, None),
 )

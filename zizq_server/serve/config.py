@@ -74,6 +74,8 @@ class ServerConfig:
     enqueue_batch_size: int
     complete_batch_size: int
     license_key_check_interval_ms: int
+    # 0 = no limit.
+    max_request_body_size_bytes: int
     scheduler_batch_size: int
     auto_compact_threshold: int
     # None = the storage engine's own default.

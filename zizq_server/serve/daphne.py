@@ -95,6 +95,7 @@ def run(
     on_listening: Callable[[str, str, int], None],
     on_ready: Callable[[], Awaitable[None]],
     on_stop: Callable[[], Awaitable[None]],
+    max_request_body_bytes: int = 0,
 ) -> None:
     """Serve ``application`` on ``listeners`` until SIGINT or SIGTERM.
 
@@ -102,11 +103,14 @@ def run(
     order, with the real port. ``on_ready()`` then runs on the server's
     event loop; ``on_stop()`` is awaited there after a stop signal, once no
     listener accepts connections any more. An exception from either is
-    re-raised by ``run()`` after the reactor has stopped.
+    re-raised by ``run()`` after the reactor has stopped. Request bodies
+    over ``max_request_body_bytes`` (0 = no limit) are refused with 413
+    (``limits``).
     """
     loop = _uvloop_of_reactor()
     _route_framework_logs()
     server = _daphne_server(application, listeners)
+    server.max_request_body_bytes = max_request_body_bytes
     lifecycle = _Lifecycle(loop, on_ready, on_stop)
     # Before the first bind: a supervisor may signal as soon as a listening
     # line appears, and that stop must already be graceful.
@@ -221,12 +225,21 @@ class _ListenerView:
 
     def create_application(self, protocol, scope):
         scope["listener"] = self.name
+        if scope["type"] == "websocket":
+            # How much the client has not read yet: Daphne has no
+            # backpressure, so a feed paces itself by it (api/admin/event_hub).
+            unsent = getattr(protocol.transport, "unsent_bytes", None)
+            if unsent is not None:
+                scope["extensions"] = {"zizq.unsent_bytes": unsent}
         return self._server.create_application(protocol, scope)
 
-    def start_application(self, scope, receive, send) -> asyncio.Task:
-        """Run the application for a request of a shortcut (http1, h2)."""
+    def start_application(self, scope, receive, send, gate=None) -> asyncio.Task:
+        """Run the application for a request of a shortcut (http1, h2);
+        with a ``gate``, once ``await gate()`` is true (``h2_limits``)."""
         scope["listener"] = self.name
         application = self._server.application(scope, receive, send)
+        if gate is not None:
+            application = _gated(gate, application)
         task = asyncio.get_running_loop().create_task(application)
         running = self._server.shortcut_instances
         running.add(task)
@@ -247,6 +260,18 @@ class _WebSocketProtocol(WebSocketProtocol):
     def onClose(self, wasClean, code, reason):
         if "server" in self.__dict__:
             super().onClose(wasClean, code, reason)
+
+
+async def _gated(gate, application):
+    try:
+        go = await gate()
+    except BaseException:
+        application.close()
+        raise
+    if not go:
+        application.close()
+        return None
+    return await application
 
 
 def _websocket_factory(view: _ListenerView, server: Server) -> WebSocketFactory:

@@ -12,6 +12,14 @@ out, the protocol's way of cutting a response short (``_abandon``).
 A protocol subclass writes the response (``_write``) and calls
 ``_finish`` once it is complete. ``Origin`` builds the scope Daphne's
 ``WebRequest.process`` would, from what the connection knows once.
+
+A response streamed in several messages (a take stream, a chunked body)
+gets back-pressure: after writing a ``more_body`` message, ``send`` waits
+while the protocol says its output is congested (``congested``: the
+client is not reading what was written) until the protocol reports that
+output drained (``output_drained``) or the client is gone. A response in
+one message needs no wait: the protocol starts no further request while
+the client has not read it (``http1``, ``h2``).
 """
 
 import asyncio
@@ -62,7 +70,7 @@ class Exchange:
 
     __slots__ = (
         "server", "body", "waiter", "status", "headers", "writing", "finished",
-        "task",
+        "task", "drain",
     )
 
     def __init__(self, server) -> None:
@@ -74,12 +82,17 @@ class Exchange:
         self.writing = False  # the head is written
         self.finished = False  # the response is complete or the client gone
         self.task = None
+        self.drain = None  # the future send() waits on while output is congested
 
     def start(self, scope: dict, body: bytes) -> None:
         """Run the application on the whole request."""
         self.body = body
-        self.task = self.server.start_application(scope, self.receive, self.send)
+        self.task = self._application(scope)
         self.task.add_done_callback(self._application_done)
+
+    def _application(self, scope: dict) -> asyncio.Task:
+        """The application's task (a protocol may start it behind a gate)."""
+        return self.server.start_application(scope, self.receive, self.send)
 
     async def receive(self):
         body = self.body
@@ -105,7 +118,13 @@ class Exchange:
                 raise ValueError(
                     f"HTTP response has not yet been started but got {kind}"
                 )
-            self._write(message.get("body", b""), message.get("more_body", False))
+            more = message.get("more_body", False)
+            self._write(message.get("body", b""), more)
+            if more:
+                while not self.finished and self.congested():
+                    if self.drain is None:
+                        self.drain = asyncio.get_running_loop().create_future()
+                    await self.drain
         else:
             raise ValueError(f"Unknown ASGI message type {kind}")
 
@@ -118,13 +137,28 @@ class Exchange:
         """Cut short a response whose head is written."""
         raise NotImplementedError
 
+    def congested(self) -> bool:
+        """Whether the client has not read enough of what was written for
+        more to be worth writing yet."""
+        raise NotImplementedError
+
+    def output_drained(self) -> None:
+        """Called by the protocol when the output may have drained: a
+        ``send`` waiting on it checks again."""
+        drain, self.drain = self.drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
     def _finish(self) -> None:
         self.finished = True
         self._wake(DISCONNECT)
+        if self.drain is not None:  # a streaming send waits: it is over
+            self.output_drained()
 
     def client_gone(self) -> None:
         self.finished = True
         self._wake(DISCONNECT)
+        self.output_drained()
         if self.task is not None and not self.task.done():
             timeout = self.server.application_close_timeout
             asyncio.get_running_loop().call_later(timeout, self.task.cancel)

@@ -26,9 +26,10 @@ same:
   frame sizes and back-pressure as before.
 
 Received header blocks are checked as hyper-h2 checks them, in one pass
-for the everyday request (``h2_inbound.Connection``). Everything else
-(frames, settings, flow control, resets and the Rapid Reset limit,
-timeouts, GOAWAY) is Twisted's.
+for the everyday request (``h2_inbound.Connection``). What a connection may
+cost (the request body limit, responses the client does not read) is
+bounded by ``h2_limits.H2Limits``. Everything else (frames, settings, flow
+control, resets and the Rapid Reset limit, timeouts, GOAWAY) is Twisted's.
 
 Two repairs to Twisted's part, for misbehaving peers:
 
@@ -70,6 +71,7 @@ from twisted.web._http2 import H2Connection
 
 from .exchange import NO_BODY_STATUSES, Exchange, Origin
 from .h2_inbound import Connection
+from .h2_limits import H2Limits
 
 __all__ = ["H2Channel"]
 
@@ -137,7 +139,7 @@ def parse_headers(headers):
     return method, target, fields
 
 
-class H2Channel(H2Connection):
+class H2Channel(H2Limits, H2Connection):
     """Twisted's HTTP/2 connection with the shortcuts described above."""
 
     def __init__(self, reactor=None):
@@ -250,6 +252,7 @@ class _Stream(Exchange):
     ``H2Connection`` calls."""
 
     __slots__ = ("channel", "streamID", "scope", "chunks")
+    gated = True  # H2Channel starts its application behind ``gate``
 
     def __init__(self, channel: H2Channel, stream_id: int, scope: dict):
         super().__init__(channel.factory.server)
@@ -303,3 +306,31 @@ class _Stream(Exchange):
 
     def _abandon(self) -> None:
         self.channel.abortRequest(self.streamID)
+
+    # -- back-pressure (h2_limits) -------------------------------------------
+
+    def _application(self, scope: dict):
+        return self.server.start_application(
+            scope, self.receive, self.send, self.gate
+        )
+
+    async def gate(self) -> bool:
+        """Wait while the connection is congested; False if the client went
+        meanwhile (the application then never runs)."""
+        channel = self.channel
+        while not self.finished and channel.congested():
+            await channel.drained()
+        return not self.finished
+
+    def congested(self) -> bool:
+        if self.blocked():
+            self.channel._writers.add(self)  # woken by _output_moved
+            return True
+        return False
+
+    def blocked(self) -> bool:
+        """Whether data of this stream waits to be sent."""
+        channel = self.channel
+        return channel._consumerBlocked is not None or bool(
+            channel._outboundStreamQueues.get(self.streamID)
+        )

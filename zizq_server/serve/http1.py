@@ -34,6 +34,26 @@ outlives its client by the server's ``application_close_timeout``, and
 application's side of that (``receive``, ``send``, failures) is
 ``exchange.Exchange``, which HTTP/2's shortcut (``h2``) shares.
 
+What a connection may cost, whichever way its requests go (``limits``):
+
+- A body over the server's limit is answered 413 before it is buffered,
+  from ``Content-Length`` (the shortcut's or Twisted's parser) or, for a
+  chunked body, once its decoded size passes the limit; the connection
+  then closes as after a 414 (below), and nothing of the request reaches
+  the application (Twisted's parser, in the middle of a read, is stopped
+  at ``rawDataReceived`` and ``allContentReceived``).
+- A body arriving over many reads is kept as a list of reads and joined
+  once: growing one buffer would copy it again on every read (quadratic).
+- A client that pipelines requests but does not read the responses costs
+  one response: the next request starts only once the transport has
+  taken the last one (Twisted pauses its producer, this channel, when the
+  transport holds more than 64 KiB, and resumes it once that has gone),
+  and reading stops meanwhile. Twisted's own channel does stop reading,
+  but still answers every request already buffered, each response adding
+  to the unsent data.
+- An application streaming a response (``more_body``) waits in ``send``
+  while the transport is paused (``Exchange.congested``).
+
 A client that half-closes its side after its request (``shutdown(SHUT_WR)``)
 gets its answer, and the connection closes after it (``readConnectionLost``,
 which the transport calls as h2c's protocol provides
@@ -53,7 +73,11 @@ Twisted API relied on (pinned, covered by tests/zizq_server/test_http1.py):
 ``timeoutConnection``, ``resetTimeout``, ``setTimeout``, ``timeOut`` and
 ``_networkProducer``; ``http.RESPONSES``; ``http_headers._nameEncoder``
 and ``_sanitizeLinearWhitespace`` (the response header canonicalisation
-Twisted applies).
+Twisted applies). For the body limit and back-pressure on the stock path
+(tests/zizq_server/test_limits.py): ``HTTPChannel``'s ``length``,
+``requests``, ``_transferDecoder`` (and its ``dataCallback``),
+``allHeadersReceived``, ``rawDataReceived``, ``allContentReceived``,
+``pauseProducing``, ``resumeProducing`` and ``_waitingForTransport``.
 """
 
 import re
@@ -62,6 +86,7 @@ from twisted.web.http import RESPONSES, HTTPChannel
 from twisted.web.http_headers import _nameEncoder, _sanitizeLinearWhitespace
 
 from .exchange import NO_BODY_STATUSES, Exchange, Origin
+from .limits import http1_too_large
 
 __all__ = ["Http1Channel"]
 
@@ -143,24 +168,32 @@ class Http1Channel(HTTPChannel):
     _exchange = None  # the request in flight through the shortcut
     _head = None  # parsed head of the request whose body is arriving
     _input_ended = False  # the client half-closed: no request follows
+    _body = None  # reads of that body so far, when it spans several
+    _body_size = 0  # their total length
+    _paused = False  # reading stopped (pipelined bytes wait, or output)
     _refused = False  # a 4xx was sent: input is dropped until the close
-    _paused = False  # reading stopped while pipelined bytes wait
 
     def connectionMade(self):
         super().connectionMade()
         self._buffer = b""
         self._origin = Origin(self.transport)
+        # Read once per connection; 0 = no limit (also without a server).
+        server = getattr(self.factory, "server", None)
+        self._body_limit = getattr(server, "max_request_body_bytes", 0)
 
     def dataReceived(self, data):
         if self._stock:
             return super().dataReceived(data)
         self.resetTimeout()
+        if self._body is not None:
+            self._add_body(data)
+            return None
         self._buffer += data
         if self._exchange is None:
             self._next_request()
         elif len(self._buffer) > MAX_WAITING_BYTES and not self._paused:
-            self._paused = True
-            self._networkProducer.pauseProducing()
+            self._update_reading()
+        return None
 
     def _next_request(self):
         """Start the request at the front of the buffer once it is whole."""
@@ -172,19 +205,120 @@ class Http1Channel(HTTPChannel):
                     self._to_stock()
                 return
             parsed = None if end > MAX_HEAD_BYTES else parse_head(buffer[: end + 2])
+            if parsed is not None and 0 < self._body_limit < parsed[3]:
+                self._refuse_body(parsed[2])
+                return
             if parsed is None or parsed[3] > MAX_BODY_BYTES:
                 self._to_stock()
                 return
             self._head = parsed, end + 4
         (method, target, headers, length), body_at = self._head
         if len(buffer) < body_at + length:
+            self._body = [buffer[body_at:]]
+            self._body_size = len(buffer) - body_at
+            self._buffer = b""
             return
         self._head = None
         self._buffer = buffer[body_at + length :]
-        body = buffer[body_at : body_at + length]
+        self._start(method, target, headers, buffer[body_at : body_at + length])
+
+    def _add_body(self, data: bytes) -> None:
+        """One more read of a body that spans several."""
+        self._body.append(data)
+        self._body_size += len(data)
+        length = self._head[0][3]
+        if self._body_size < length:
+            return
+        data, self._body = b"".join(self._body), None
+        (method, target, headers, _), _ = self._head
+        self._head = None
+        if len(data) > length:  # pipelined bytes came with its end
+            data, self._buffer = data[:length], data[length:]
+        self._start(method, target, headers, data)
+
+    def _start(self, method, target, headers, body: bytes) -> None:
         root_path = self.factory.server.root_path
         scope = self._origin.scope("1.1", method, target, headers, root_path)
         self._exchange = _Exchange(self, scope, body)
+
+    def _refuse_body(self, headers) -> None:
+        """Answer 413 (``headers``: the request's lowercase pairs) and close."""
+        accept = next((v for n, v in headers if n == b"accept"), None)
+        self._close_with(http1_too_large(self._body_limit, accept))
+
+    def _update_reading(self) -> None:
+        """Read from the socket unless the client is not reading the
+        responses, or too many pipelined bytes wait behind a request."""
+        pause = self._waitingForTransport or (
+            self._exchange is not None and len(self._buffer) > MAX_WAITING_BYTES
+        )
+        if pause != self._paused:
+            self._paused = pause
+            if pause:
+                self._networkProducer.pauseProducing()
+            else:
+                self._networkProducer.resumeProducing()
+
+    def pauseProducing(self):
+        """The transport holds more than it can send: stop starting requests
+        and reading until it has sent it (``resumeProducing``)."""
+        if self._stock:
+            return super().pauseProducing()
+        self._waitingForTransport = True
+        self._update_reading()
+        return None
+
+    def resumeProducing(self):
+        if self._stock:
+            return super().resumeProducing()
+        self._waitingForTransport = False
+        self._update_reading()
+        if self._exchange is not None:
+            self._exchange.output_drained()
+        elif self._buffer and not self._refused:
+            self._next_request()
+        return None
+
+    # -- the stock path's body limit -------------------------------------------
+
+    def allHeadersReceived(self):
+        limit = self._body_limit
+        if limit and self.length is not None and self.length > limit:
+            # Before Twisted's own handling, which would send 100 Continue.
+            self._refuse_body(self._stock_headers())
+            return
+        super().allHeadersReceived()
+        decoder = self._transferDecoder
+        if limit and self.length is None and decoder is not None:
+            decoder.dataCallback = self._counted(decoder.dataCallback)
+
+    def _counted(self, deliver):
+        """``deliver`` for a chunked body, refusing it past the limit."""
+        received = 0
+
+        def count(data: bytes) -> None:
+            nonlocal received
+            received += len(data)
+            if self._refused:
+                return
+            if received > self._body_limit:
+                self._refuse_body(self._stock_headers())
+                return
+            deliver(data)
+
+        return count
+
+    def _stock_headers(self) -> list:
+        headers = self.requests[-1].requestHeaders
+        return [(b"accept", v) for v in headers.getRawHeaders(b"accept", ())]
+
+    def rawDataReceived(self, data):
+        if not self._refused:
+            super().rawDataReceived(data)
+
+    def allContentReceived(self):
+        if not self._refused:
+            super().allContentReceived()
 
     def _to_stock(self):
         self._stock = True
@@ -192,11 +326,13 @@ class Http1Channel(HTTPChannel):
         super().dataReceived(data)
 
     def exchange_done(self):
-        """The response is written: read on, and take the next request."""
+        """The response is written: read on, and take the next request
+        (once the transport has sent it, if it could not yet)."""
         self._exchange = None
+        if self._waitingForTransport:
+            return
         if self._paused:
-            self._paused = False
-            self._networkProducer.resumeProducing()
+            self._update_reading()
         if self._buffer:
             self._next_request()
         if self._input_ended and self._exchange is None:
@@ -229,11 +365,15 @@ class Http1Channel(HTTPChannel):
 
     def _refuse(self, status: int, error: str) -> None:
         """Answer ``status`` and close once the client has read it."""
+        self._close_with(refusal(status, error))
+
+    def _close_with(self, response: bytes) -> None:
+        """Write a refusal and close, dropping what the client still sends."""
         if self._refused:
             return  # Twisted's parser may find more in the same read
         self._refused = True
         self.dataReceived = self.lineReceived = _drop
-        self.transport.write(refusal(status, error))
+        self.transport.write(response)
         self.transport.loseWriteConnection()  # FIN after the response
         self.callLater(LINGER_S, self.transport.abortConnection)
 
@@ -328,3 +468,6 @@ class _Exchange(Exchange):
 
     def _abandon(self) -> None:
         self.channel.transport.loseConnection()
+
+    def congested(self) -> bool:
+        return self.channel._waitingForTransport

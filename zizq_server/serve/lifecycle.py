@@ -186,6 +186,7 @@ def run(config, licence_key: licence.LicenceKey) -> None:
             on_listening=on_listening,
             on_ready=on_ready,
             on_stop=on_stop,
+            max_request_body_bytes=config.max_request_body_size_bytes,
         )
     except daphne.BindError as exc:
         store.close()

@@ -229,6 +229,13 @@ _OPTIONS = (
         "re-read interval of an @file licence, 0 = never (default 5s) "
         "[env: ZIZQ_LICENSE_KEY_CHECK_INTERVAL]",
     ),
+    (
+        ("--max-request-body-size",),
+        "max_request_body_size_bytes",
+        _SIZE,
+        "largest request body accepted, larger ones get 413; 0 = no limit "
+        "(default 16MiB) [env: ZIZQ_MAX_REQUEST_BODY_SIZE]",
+    ),
 )
 
 # (flag, destination, help) for flags that take no value.
