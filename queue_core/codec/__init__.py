@@ -19,6 +19,8 @@ index_prefix = _impl.index_prefix
 parse_index_key = _impl.parse_index_key
 index_value = _impl.index_value
 parse_index_value = _impl.parse_index_value
+in_flight_value = _impl.in_flight_value
+parse_in_flight_value = _impl.parse_in_flight_value
 error_key = _impl.error_key
 error_prefix = _impl.error_prefix
 purge_key = _impl.purge_key
@@ -57,6 +59,8 @@ __all__ = [
     "parse_index_key",
     "index_value",
     "parse_index_value",
+    "in_flight_value",
+    "parse_in_flight_value",
     "error_key",
     "error_prefix",
     "purge_key",

@@ -364,15 +364,47 @@ cpdef index_value(priority, ready_at):
     return PyBytes_FromStringAndSize(out, 10)
 
 
+def in_flight_value(priority, ready_at, dequeued_at):
+    """The ``I`` value of an ``in_flight`` entry."""
+    cdef uint64_t p, r, d
+    cdef char out[18]
+    if (
+        _u64(priority, 0xFFFF, &p) != _OK
+        or _u64(ready_at, 0xFFFFFFFFFFFFFFFF, &r) != _OK
+        or _u64(dequeued_at, 0xFFFFFFFFFFFFFFFF, &d) != _OK
+    ):
+        return _py.in_flight_value(priority, ready_at, dequeued_at)
+    _store_be(_store_be(_store_be(out, p, 2), r, 8), d, 8)
+    return PyBytes_FromStringAndSize(out, 18)
+
+
 def parse_index_value(value):
-    """``(priority, ready_at)`` of an ``I`` value."""
+    """``(priority, ready_at)`` of an ``I`` value, ``in_flight`` ones included."""
     cdef const unsigned char* p
-    if not PyBytes_CheckExact(value) or PyBytes_GET_SIZE(value) != 10:
+    cdef Py_ssize_t n
+    if not PyBytes_CheckExact(value):
+        return _py.parse_index_value(value)
+    n = PyBytes_GET_SIZE(value)
+    if n != 10 and n != 18:
         return _py.parse_index_value(value)
     p = <const unsigned char*>PyBytes_AS_STRING(value)
     return (
         PyLong_FromLongLong(_read_be(p, 2)),
         PyLong_FromUnsignedLongLong(_read_be(p + 2, 8)),
+    )
+
+
+def parse_in_flight_value(value):
+    """``(priority, ready_at, dequeued_at)`` of an ``in_flight`` entry's value;
+    ``dequeued_at`` is None in an entry of the previous format."""
+    cdef const unsigned char* p
+    if not PyBytes_CheckExact(value) or PyBytes_GET_SIZE(value) != 18:
+        return _py.parse_in_flight_value(value)
+    p = <const unsigned char*>PyBytes_AS_STRING(value)
+    return (
+        PyLong_FromLongLong(_read_be(p, 2)),
+        PyLong_FromUnsignedLongLong(_read_be(p + 2, 8)),
+        PyLong_FromUnsignedLongLong(_read_be(p + 10, 8)),
     )
 
 

@@ -7,14 +7,19 @@ order):
 
     J <id>                                 -> job record (msgpack array)
     I <status:1> <queue utf-8> 00 <id>     -> index value: priority u16, ready_at u64
+                                              (in_flight: then dequeued_at u64)
     E <id> <attempt:u32>                   -> error record (msgpack array)
     P <purge_at:u64> <id>                  -> b"" (reaper's time index)
 
 The ``I`` index lists jobs of one status and queue in id order, which is
 both the order ``GET /jobs`` pages in and what start-up needs to rebuild the
 in-memory indexes without decoding job records (its value carries the
-priority and ``ready_at``). Queue names cannot contain NUL (validated), so
-the separator is unambiguous.
+priority and ``ready_at``). An ``in_flight`` entry also carries the
+``dequeued_at`` of its take, because take writes no record (see
+store/records.py ``refile``) and recovery must return the job to ``ready``
+as it was; entries without it (stores written before it was added) still
+parse. Queue names cannot contain NUL (validated), so the separator is
+unambiguous.
 
 Records are msgpack arrays with a fixed field order: msgpack is C-fast and
 compact, and an array costs no key strings per record.
@@ -47,6 +52,7 @@ ERROR_TAG = b"E"
 PURGE_TAG = b"P"
 
 _INDEX_VALUE = struct.Struct(">HQ")
+_IN_FLIGHT_VALUE = struct.Struct(">HQQ")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _ID_LEN = 25
@@ -79,9 +85,24 @@ def index_value(priority: int, ready_at: int) -> bytes:
     return _INDEX_VALUE.pack(priority, ready_at)
 
 
+def in_flight_value(priority: int, ready_at: int, dequeued_at: int) -> bytes:
+    """The ``I`` value of an ``in_flight`` entry."""
+    return _IN_FLIGHT_VALUE.pack(priority, ready_at, dequeued_at)
+
+
 def parse_index_value(value: bytes) -> tuple:
-    """``(priority, ready_at)`` of an ``I`` value."""
+    """``(priority, ready_at)`` of an ``I`` value, ``in_flight`` ones included."""
+    if len(value) == _IN_FLIGHT_VALUE.size:
+        return _IN_FLIGHT_VALUE.unpack(value)[:2]
     return _INDEX_VALUE.unpack(value)
+
+
+def parse_in_flight_value(value: bytes) -> tuple:
+    """``(priority, ready_at, dequeued_at)`` of an ``in_flight`` entry's value;
+    ``dequeued_at`` is None in an entry of the previous format."""
+    if len(value) == _IN_FLIGHT_VALUE.size:
+        return _IN_FLIGHT_VALUE.unpack(value)
+    return _INDEX_VALUE.unpack(value) + (None,)
 
 
 def error_prefix(job_id: str) -> bytes:

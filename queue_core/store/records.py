@@ -3,10 +3,13 @@
 Every status change goes through ``save`` (``save_new`` for new jobs),
 ``refile`` or ``drop``, so the ``J`` record, the ``I`` index entry, the
 ``P`` purge entry and the in-memory per-queue counts can never disagree.
+An ``in_flight`` index entry carries the job's ``dequeued_at`` too, so the
+write that puts a job in flight holds all that recovery needs to return it
+to ``ready`` as it was, record or no record (``refile``).
 """
 
 from .. import codec
-from ..types import Job
+from ..types import IN_FLIGHT, Job
 
 
 def load(store, job_id: str):
@@ -31,10 +34,7 @@ def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) ->
         _count(store, job.queue, job.status, 1)
     elif old_status is None:
         _count(store, job.queue, job.status, 1)
-    ks.put(
-        codec.index_key(job.status, job.queue, job.id),
-        codec.index_value(job.priority, job.ready_at),
-    )
+    ks.put(codec.index_key(job.status, job.queue, job.id), _index_value(job))
     if old_purge_at is not None and old_purge_at != job.purge_at:
         ks.delete(codec.purge_key(old_purge_at, job.id))
     if job.purge_at is not None and job.purge_at != old_purge_at:
@@ -52,18 +52,20 @@ def save_new(store, jobs) -> None:
 
 
 def refile(store, job: Job, old_status: int) -> None:
-    """Move a job's index entry to its new status; the record is not rewritten.
+    """Move a claimed job's index entry to ``in_flight``; the record is not
+    rewritten.
 
-    Only take uses it: a claimed job's record keeps saying ``ready`` (its
-    in-memory copy is authoritative while it is in flight, and start-up
-    recovery finds it by the ``in_flight`` index entry), which saves
-    encoding and writing the whole record for every job handed out.
+    Only take uses it: a claimed job's record keeps saying ``ready`` and
+    keeps its previous ``dequeued_at`` (its in-memory copy is authoritative
+    while it is in flight), which saves encoding and writing the whole
+    record for every job handed out. Start-up recovery finds the job by the
+    ``in_flight`` entry and takes the take's ``dequeued_at`` from its value.
     """
     ks = store.ks
     ks.delete(codec.index_key(old_status, job.queue, job.id))
     ks.put(
         codec.index_key(job.status, job.queue, job.id),
-        codec.index_value(job.priority, job.ready_at),
+        codec.in_flight_value(job.priority, job.ready_at, job.dequeued_at),
     )
     _count(store, job.queue, old_status, -1)
     _count(store, job.queue, job.status, 1)
@@ -86,6 +88,12 @@ def drop(store, job: Job, stored_status=None, stored_purge_at=None) -> None:
         ks.delete(codec.error_key(job.id, attempt))
     if purge_at is not None:
         ks.delete(codec.purge_key(purge_at, job.id))
+
+
+def _index_value(job: Job) -> bytes:
+    if job.status == IN_FLIGHT:
+        return codec.in_flight_value(job.priority, job.ready_at, job.dequeued_at)
+    return codec.index_value(job.priority, job.ready_at)
 
 
 def _count(store, queue: str, status: int, delta: int) -> None:

@@ -3,7 +3,11 @@
 Only the ``I`` index is scanned: its keys give status, queue and id, its
 values priority and ``ready_at``, so no job record is decoded except those
 of jobs that were in flight when the previous process stopped. Those go
-back to ``ready`` (keeping their place in line) before anything is served.
+back to ``ready`` (keeping their place in line) before anything is served,
+with the ``dequeued_at`` their ``in_flight`` entry holds (API.md 4.3: a
+requeue keeps ``attempts``, ``ready_at`` and ``dequeued_at``). Take does not
+rewrite the record, so the record's ``dequeued_at`` is an earlier take's, or
+unset; it stays only when the entry predates the field (an older store).
 """
 
 from dataclasses import dataclass
@@ -31,10 +35,12 @@ def recover(store) -> RecoveryReport:
         elif status == SCHEDULED:
             store.scheduled.add(job_id, codec.parse_index_value(value)[1])
         elif status == IN_FLIGHT:
-            orphans.append(job_id)
-    for job_id in orphans:
+            orphans.append((job_id, codec.parse_in_flight_value(value)[2]))
+    for job_id, dequeued_at in orphans:
         job = records.load(store, job_id)
         job.status = READY
+        if dequeued_at is not None:
+            job.dequeued_at = dequeued_at
         records.save(store, job, IN_FLIGHT, job.queue, job.purge_at)
         store.ready.add(job.id, job.queue, job.priority)
     store.ks.flush()

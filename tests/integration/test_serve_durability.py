@@ -67,6 +67,38 @@ def test_sigkill_leaves_orphans_that_the_restart_recovers(spawn, tmp_path):
         assert client.get(f"/jobs/{held}").json()["status"] == "ready"
 
 
+def test_sigkill_recovery_keeps_attempts_ready_at_and_dequeued_at(spawn, tmp_path):
+    """In-flight jobs come back ``ready`` and otherwise as they were (API.md
+    4.3), a retried one with its latest take's ``dequeued_at``, not the one
+    its record kept from the first."""
+    root = tmp_path / "r"
+    proc = spawn(*serve_args(root))
+    with proc.client() as client:
+        once, twice = enqueue(client)["id"], enqueue(client)["id"]
+        stream = TakeStream(proc.port, "prefetch=0")
+        taken = {job["id"]: job for job in stream.read_jobs(2)}
+        retry_at = taken[twice]["dequeued_at"] + 100
+        r = client.post(f"/jobs/{twice}/failure", json={"message": "m", "retry_at": retry_at})
+        assert r.status_code == 200, r.text
+        assert stream.read_job()["id"] == twice
+        before = {job_id: client.get(f"/jobs/{job_id}").json() for job_id in (once, twice)}
+        # The in_flight entries' longer value still answers these filters.
+        for field, bound in [("priority", before[once]["priority"]), ("ready_at", retry_at)]:
+            params = {"status": "in_flight", field: f"..{bound}"}
+            assert client.get("/jobs/count", params=params).json()["count"] == 2
+            params[field] = f"{bound + 1}.."
+            assert client.get("/jobs/count", params=params).json()["count"] == 0
+    assert {job["status"] for job in before.values()} == {"in_flight"}
+    assert before[twice]["attempts"] == 1 and before[twice]["dequeued_at"] >= retry_at
+    proc.kill()
+    stream.close()
+    proc = spawn(*serve_args(root))
+    assert proc.wait_for(ORPHANS)["fields"]["count"] == 2
+    with proc.client() as client:
+        for job_id, job in before.items():
+            assert client.get(f"/jobs/{job_id}").json() == {**job, "status": "ready"}
+
+
 def test_stop_signal_right_after_the_listening_line(tmp_path):
     # A supervisor may signal as soon as the server says it listens: the
     # stop must be graceful (exit 0, "Server stopped.") from that moment on.

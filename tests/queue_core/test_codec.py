@@ -229,6 +229,7 @@ def test_codec_twins_build_and_parse_keys_identically(
         ("index_prefix", (status, queue)),
         ("index_key", (status, queue, job_id)),
         ("index_value", (priority, at)),
+        ("in_flight_value", (priority, at, attempt)),
         ("error_prefix", (job_id,)),
         ("error_key", (job_id, attempt)),
         ("purge_key", (at, job_id)),
@@ -239,6 +240,10 @@ def test_codec_twins_build_and_parse_keys_identically(
     assert cy_codec.parse_index_key(key) == (status, queue, job_id)
     value = _py.index_value(priority, at)
     assert cy_codec.parse_index_value(value) == (priority, at)
+    assert cy_codec.parse_in_flight_value(value) == (priority, at, None)
+    value = _py.in_flight_value(priority, at, attempt)
+    assert cy_codec.parse_index_value(value) == (priority, at)
+    assert cy_codec.parse_in_flight_value(value) == (priority, at, attempt)
     assert cy_codec.parse_purge_key(_py.purge_key(at, job_id)) == (at, job_id)
 
 
@@ -368,6 +373,13 @@ def test_codec_twins_decode_odd_records_identically(cy_codec, data):
         ("parse_index_key", (b"I\x01q\x00",)),
         ("parse_index_key", (bytearray(b"I\x01q\x00" + b"0" * 25),)),
         ("parse_index_value", (b"\x00" * 9,)),
+        ("parse_index_value", (b"\x00" * 11,)),
+        ("parse_index_value", (bytearray(18),)),
+        ("parse_in_flight_value", (b"\x00" * 17,)),
+        ("parse_in_flight_value", (bytearray(18),)),
+        ("in_flight_value", (0, 0, None)),
+        ("in_flight_value", (0, 0, MAX_U64 + 1)),
+        ("in_flight_value", (MAX_PRIORITY + 1, 0, 0)),
         ("parse_purge_key", (b"P\x00",)),
         ("encode_error", ([1, "m", None, None, None, 2],)),
         ("error_to_obj", ((1, "m", None, None, None, 2),)),
