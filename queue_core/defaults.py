@@ -49,3 +49,14 @@ DEFAULT_LOG_MAX_FILES = 10
 
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 2000
+
+# jq programs run in a pool of worker processes (queue_core/sandbox/pool.py
+# says why each bound is shaped so). The time limit is CPU time for one
+# payload, plus the parsing allowance for each byte of that payload.
+DEFAULT_JQ_WORKERS = 2
+DEFAULT_JQ_TIME_LIMIT_MS = 1_000
+DEFAULT_JQ_PARSE_ALLOWANCE_NS_PER_BYTE = 250
+DEFAULT_JQ_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+DEFAULT_JQ_NICENESS = 10
+DEFAULT_JQ_BATCH_JOBS = 256
+DEFAULT_JQ_BATCH_BYTES = 1024 * 1024
