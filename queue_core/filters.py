@@ -15,9 +15,13 @@ Checks that need the whole query run afterwards, in each handler's order:
 * ``GET /jobs``: parameters, ``limit`` bounds, id format, filter compile.
 * ``GET /jobs/count``, ``DELETE /jobs``: parameters, id format, filter compile.
 * ``PATCH /jobs``: parameters, terminal statuses (422), id format, then the
-  caller's body checks, then filter compile. Hence the two steps of
-  ``prepare_job_filter(query, for_patch=True)`` and ``.compile()``.
+  caller's body checks, then filter compile.
 * ``GET /jobs/{id}/errors``: parameters, ``limit`` bounds.
+
+The jq ``filter`` is compiled last in every case because it is compiled by
+the store, in its jq pool, as the first step of the operation the parsed
+filter is handed to (``queue_core.payload_filter``); parsing only keeps its
+text.
 
 Links are rendered from parsed values, never echoed from the request, so
 they come out normalised: lists de-duplicated and sorted, ranges in their
@@ -27,7 +31,7 @@ spec writes every other value raw, as the real server does.
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from urllib.parse import quote, unquote_to_bytes
 
@@ -40,7 +44,7 @@ from .defaults import (
 )
 from .errors import InvalidQuery, Unprocessable
 from .ids import is_valid_id
-from .payload_filter import PayloadFilter, compile_payload_filter
+from .payload_filter import PayloadFilter
 from .types import COMPLETED, DEAD, STATUS_CODES, STATUS_NAMES
 
 # Wire names in lifecycle order; a status code indexes this tuple.
@@ -102,7 +106,7 @@ class JobFilter:
         return not any(sets) and all(value is None for value in others)
 
     def matches_meta(self, job) -> bool:
-        """Every test but the payload one, which costs ~20 us a job."""
+        """Every test but the payload one, which runs in the store's jq pool."""
         return (
             (not self.ids or job.id in self.ids)
             and (not self.queues or job.queue in self.queues)
@@ -111,12 +115,6 @@ class JobFilter:
             and (self.priority is None or self.priority.contains(job.priority))
             and (self.ready_at is None or self.ready_at.contains(job.ready_at))
             and (self.attempts is None or self.attempts.contains(job.attempts))
-        )
-
-    def matches(self, job) -> bool:
-        """The full test; jq runs only for jobs whose metadata match."""
-        return self.matches_meta(job) and (
-            self.payload is None or self.payload.matches(job.payload)
         )
 
 
@@ -136,21 +134,6 @@ class ErrorListOptions:
     order: str = ASC
     limit: int = DEFAULT_LIST_LIMIT
     from_attempt: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedFilter:
-    """A validated filter query whose jq expression is not compiled yet."""
-
-    job_filter: JobFilter
-    expression: str | None
-
-    def compile(self) -> JobFilter:
-        """The finished filter; raises ``invalid filter: ...`` (400)."""
-        if self.expression is None:
-            return self.job_filter
-        payload = compile_payload_filter(self.expression)
-        return replace(self.job_filter, payload=payload)
 
 
 def opposite(order: str) -> str:
@@ -310,11 +293,12 @@ def _frozen(items: tuple[str, ...] | None) -> frozenset[str] | None:
     return frozenset(items) if items else None
 
 
-def _prepare(params: dict, for_patch: bool) -> PreparedFilter:
+def _job_filter(params: dict, for_patch: bool) -> JobFilter:
     if for_patch:
         _check_patchable(params.get("status"))
     _check_ids(params.get("id"))
-    job_filter = JobFilter(
+    expression = params.get("filter")
+    return JobFilter(
         ids=_frozen(params.get("id")),
         queues=_frozen(params.get("queue")),
         types=_frozen(params.get("type")),
@@ -322,42 +306,31 @@ def _prepare(params: dict, for_patch: bool) -> PreparedFilter:
         priority=params.get("priority"),
         ready_at=params.get("ready_at"),
         attempts=params.get("attempts"),
+        payload=None if expression is None else PayloadFilter(expression),
     )
-    return PreparedFilter(job_filter, params.get("filter"))
 
 
-def prepare_job_filter(
-    query: bytes | str, *, for_patch: bool = False
-) -> PreparedFilter:
-    """Parse and check the shared filters, leaving the jq compile for last.
+def parse_job_filter(query: bytes | str, *, for_patch: bool = False) -> JobFilter:
+    """The filters of count, bulk delete and bulk patch.
 
     Raises, in this order: ``invalid query parameters: ...`` (400); with
     ``for_patch``, ``cannot patch jobs in Completed status`` or ``... Dead
     status`` (422, Completed first when both are asked for); ``invalid job
-    ID: "<v>"`` (400, the first bad id in query order).
+    ID: "<v>"`` (400, the first bad id in query order). The jq filter is
+    compiled by the store.
     """
-    return _prepare(_read_params(query, _SHARED_FIELDS), for_patch)
-
-
-def parse_job_filter(query: bytes | str, *, for_patch: bool = False) -> JobFilter:
-    """The filters of count, bulk delete and bulk patch, fully checked.
-
-    As ``prepare_job_filter`` then ``invalid filter: ...`` (400). A PATCH
-    handler that must check its body between ids and the filter compile
-    (spec 7.5.3) calls the two steps itself.
-    """
-    return prepare_job_filter(query, for_patch=for_patch).compile()
+    return _job_filter(_read_params(query, _SHARED_FIELDS), for_patch)
 
 
 def parse_list_query(query: bytes | str) -> tuple[JobFilter, ListOptions]:
-    """``GET /jobs``: parameters, limit bounds, id format, filter compile."""
+    """``GET /jobs``: parameters, limit bounds, id format."""
     params = _read_params(query, _LIST_FIELDS)
     options = ListOptions(
         params.get("order", ASC),
         _check_limit(params.get("limit", DEFAULT_LIST_LIMIT)),
         params.get("from"),
     )
-    return _prepare(params, for_patch=False).compile(), options
+    return _job_filter(params, for_patch=False), options
 
 
 def parse_error_list_query(query: bytes | str) -> ErrorListOptions:

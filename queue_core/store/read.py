@@ -19,12 +19,13 @@ def get_visible(store, job_id: str, now_ms: int):
     return job
 
 
-def list_jobs(store, job_filter, options, now_ms: int):
+async def list_jobs(store, job_filter, options, now_ms: int):
     """One page of visible matching jobs and whether more follow."""
-    jobs = scan.matching_jobs(
-        store, job_filter, now_ms, options.order, options.from_id
+    limit = options.limit
+    jobs = await scan.first_matches(
+        store, job_filter, now_ms, options.order, options.from_id, limit + 1
     )
-    return _page(jobs, options.limit)
+    return jobs[:limit], len(jobs) > limit
 
 
 def list_errors(store, job_id: str, options):

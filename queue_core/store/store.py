@@ -1,10 +1,15 @@
 """Store: the engine's facade over RocksDB and the in-memory indexes.
 
 It owns the state every operation module works on (keyspace, ready and
-scheduled indexes, dispatcher, per-queue counts, configuration, clock) and
-exposes each operation as one method: the synchronous part runs in the
-operation's module, then the method awaits the group commit with the
-commit mode that applies. All of it runs on one event loop, so no locks.
+scheduled indexes, dispatcher, per-queue counts, configuration, clock, jq
+pool) and exposes each operation as one method: the synchronous part runs
+in the operation's module, then the method awaits the group commit with
+the commit mode that applies. All of it runs on one event loop, so no
+locks. A jq ``filter`` is the one thing awaited before the synchronous
+part: its payload test runs in the jq pool's worker processes
+(``queue_core.sandbox``), and a bulk patch or delete settles it into a set
+of ids first (``scan.settle_payload``), so its writes still happen in one
+synchronous step.
 """
 
 import asyncio
@@ -14,6 +19,7 @@ from ..clock import now_ms
 from ..filters import JobFilter
 from ..index import ReadyIndex, TimeIndex
 from ..options import EngineConfig
+from ..sandbox import JqPool
 from . import (
     checkpoint,
     complete,
@@ -35,12 +41,18 @@ class Store:
     """A job store rooted at a RocksDB directory."""
 
     def __init__(
-        self, path: str, config: EngineConfig = EngineConfig(), clock=now_ms, rand=None
+        self,
+        path: str,
+        config: EngineConfig = EngineConfig(),
+        clock=now_ms,
+        rand=None,
+        jq=None,
     ) -> None:
         self.path = path
         self.config = config
         self.clock = clock
         self.random = rand or random.random
+        self.jq = jq or JqPool()  # spawns its workers on first use
         self.ks = Keyspace(open_db(path, config.storage))
         self.ready = ReadyIndex()
         self.scheduled = TimeIndex()
@@ -59,6 +71,7 @@ class Store:
         for taker in list(self.dispatcher.takers):
             requeue.close_taker(self, taker)
         self.ks.close()
+        self.jq.close()
         self.closed = True
 
     # -- effective per-job settings --------------------------------------------
@@ -121,11 +134,11 @@ class Store:
     def get(self, job_id: str):
         return read.get_visible(self, job_id, self.clock())
 
-    def list_jobs(self, job_filter, options):
-        return read.list_jobs(self, job_filter, options, self.clock())
+    async def list_jobs(self, job_filter, options):
+        return await read.list_jobs(self, job_filter, options, self.clock())
 
-    def count(self, job_filter) -> int:
-        return scan.count(self, job_filter, self.clock())
+    async def count(self, job_filter) -> int:
+        return await scan.count(self, job_filter, self.clock())
 
     def list_errors(self, job_id: str, options):
         return read.list_errors(self, job_id, options)
@@ -141,6 +154,9 @@ class Store:
         await self.ks.commit(self.config.default_fsync)
 
     async def delete_matching(self, job_filter) -> int:
+        job_filter = await scan.settle_payload(self, job_filter, self.clock())
+        if job_filter is None:
+            return 0
         deleted = delete.delete_matching(self, job_filter, self.clock())
         await self.ks.commit(self.config.default_fsync)
         await self._compact_after(deleted)
@@ -155,6 +171,9 @@ class Store:
         return job
 
     async def patch_matching(self, job_filter, request) -> int:
+        job_filter = await scan.settle_payload(self, job_filter, self.clock())
+        if job_filter is None:
+            return 0
         patched = patch.patch_matching(self, job_filter, request, self.clock())
         await self.ks.commit(self.config.default_fsync)
         await self._compact_after(patched)

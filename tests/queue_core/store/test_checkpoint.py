@@ -38,14 +38,14 @@ def test_checkpoint_holds_what_was_answered_and_the_pending_batch(store, tmp_pat
     answered = run(body())
     copy = _open_copy(copy_path)
     try:
-        assert copy.count(parse_job_filter("")) == 2001
-        assert copy.count(parse_job_filter("queue=pending")) == 1
-        assert copy.count(parse_job_filter("queue=after")) == 0
+        assert run(copy.count(parse_job_filter(""))) == 2001
+        assert run(copy.count(parse_job_filter("queue=pending"))) == 1
+        assert run(copy.count(parse_job_filter("queue=after"))) == 0
         for job in answered[::97]:
             assert copy.get(job.id).payload == job.payload
     finally:
         copy.close()
-    assert store.count(parse_job_filter("")) == 2002  # the store goes on
+    assert run(store.count(parse_job_filter(""))) == 2002  # the store goes on
 
 
 def test_checkpoint_onto_an_existing_path_is_a_storage_error(store, tmp_path):

@@ -18,18 +18,18 @@ def test_list_pages_in_id_order_with_filters(store):
             [req("a", 1), req("b", 2), req("a", 3), req("b", 4), req("a", 5)]
         )
         f, options = parse_list_query("queue=a&order=desc&limit=2")
-        page, more = store.list_jobs(f, options)
+        page, more = await store.list_jobs(f, options)
         assert [j.id for j in page] == [jobs[4].id, jobs[2].id] and more
         f, options = parse_list_query(f"queue=a&order=desc&limit=2&from={jobs[2].id}")
-        page, more = store.list_jobs(f, options)
+        page, more = await store.list_jobs(f, options)
         assert [j.id for j in page] == [jobs[0].id] and not more
         f, options = parse_list_query("priority=2..4")
-        assert [j.id for j in store.list_jobs(f, options)[0]] == [
+        assert [j.id for j in (await store.list_jobs(f, options))[0]] == [
             jobs[1].id, jobs[2].id, jobs[3].id,
         ]
-        assert store.count(parse_job_filter("queue=b")) == 2
-        assert store.count(parse_job_filter("priority=..3")) == 3
-        assert store.count(parse_job_filter("")) == 5
+        assert await store.count(parse_job_filter("queue=b")) == 2
+        assert await store.count(parse_job_filter("priority=..3")) == 3
+        assert await store.count(parse_job_filter("")) == 5
 
     run(body())
 
@@ -42,10 +42,10 @@ def test_count_and_list_hide_expired_but_delete_sees_them(open_store, clock):
         Worker(store)
         await turn()
         await store.complete(job.id)
-        assert store.count(parse_job_filter("status=completed")) == 1
+        assert await store.count(parse_job_filter("status=completed")) == 1
         clock.advance(10)
-        assert store.count(parse_job_filter("status=completed")) == 0
-        assert store.count(parse_job_filter("")) == 0
+        assert await store.count(parse_job_filter("status=completed")) == 0
+        assert await store.count(parse_job_filter("")) == 0
         assert await store.delete_matching(parse_job_filter("")) == 1
 
     run(body())

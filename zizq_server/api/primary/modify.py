@@ -23,9 +23,9 @@ async def patch_job(request):
 async def patch_jobs(request):
     body_fmt, body = await request.decoded_body()
     patch = parse_body(body_fmt, serializers.decode_patch, body)
-    prepared = filters.prepare_job_filter(request.query, for_patch=True)
+    job_filter = filters.parse_job_filter(request.query, for_patch=True)
     serializers.validate_patch(patch)
-    job_filter = prepared.compile()
+    # The store compiles the jq filter before it changes anything.
     return 200, {"patched": await runtime.store.patch_matching(job_filter, patch)}
 
 

@@ -39,7 +39,7 @@ async def get_job(request):
 
 async def list_jobs(request):
     job_filter, options = filters.parse_list_query(request.query)
-    page, more = runtime.store.list_jobs(job_filter, options)
+    page, more = await runtime.store.list_jobs(job_filter, options)
     first = page[0].id if page else None
     last = page[-1].id if page else None
     pages = filters.render_page_links(job_filter, options, first, last, more)
@@ -48,7 +48,7 @@ async def list_jobs(request):
 
 async def count_jobs(request):
     job_filter = filters.parse_job_filter(request.query)
-    return 200, {"count": runtime.store.count(job_filter)}
+    return 200, {"count": await runtime.store.count(job_filter)}
 
 
 async def queues(request):
