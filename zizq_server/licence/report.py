@@ -34,7 +34,9 @@ def format_duration(seconds: int) -> str:
     minutes, secs = divmod(rest, 60)
     words = (("year", years), ("month", months), ("day", days))
     parts = [f"{n}{unit}{'s' if n > 1 else ''}" for unit, n in words if n]
-    parts += [f"{n}{unit}" for unit, n in (("h", hours), ("m", minutes), ("s", secs)) if n]
+    parts += [
+        f"{n}{unit}" for unit, n in (("h", hours), ("m", minutes), ("s", secs)) if n
+    ]
     return " ".join(parts)
 
 

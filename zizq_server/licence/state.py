@@ -30,7 +30,7 @@ LIVE_QUEUE_DETAIL = "live queue detail"
 class LicenceState:
     """The current licence (None = free tier) and the check against it."""
 
-    __slots__ = ("licence", "_expires_at_ms", "_clock")
+    __slots__ = ("_clock", "_expires_at_ms", "licence")
 
     def __init__(self, licence: Licence | None = None, clock: Clock = now_ms) -> None:
         self._clock = clock

@@ -52,7 +52,11 @@ def test_an_unreadable_key_file(tmp_path):
 def test_a_missing_extra_issuer_key_is_fatal(entry, tmp_path):
     missing = tmp_path / "issuer.pem"
     result = entry(
-        "serve", "--root-dir", str(tmp_path / "never"), "--license-public-key", str(missing)
+        "serve",
+        "--root-dir",
+        str(tmp_path / "never"),
+        "--license-public-key",
+        str(missing),
     )
     assert result.returncode == 1
     assert result.stderr == (

@@ -40,7 +40,9 @@ def test_format_duration(seconds, text):
 
 
 def records(caplog):
-    return [(r.levelname, r.getMessage(), getattr(r, "fields", {})) for r in caplog.records]
+    return [
+        (r.levelname, r.getMessage(), getattr(r, "fields", {})) for r in caplog.records
+    ]
 
 
 def test_log_licence_without_a_key(caplog):

@@ -27,7 +27,9 @@ def refusal(token, keys, now_ms=NOW_MS) -> str:
 @pytest.mark.parametrize("tier", ["pro", "enterprise"])
 def test_verify_returns_the_licence_of_a_trusted_token(issuer, keys, tier):
     token = issuer.token(tier=tier, sub="lic_9", name="Globex Inc")
-    assert verify(token, keys, NOW_MS) == Licence("lic_9", "Globex Inc", tier, NOW + YEAR)
+    assert verify(token, keys, NOW_MS) == Licence(
+        "lic_9", "Globex Inc", tier, NOW + YEAR
+    )
 
 
 def test_verify_refuses_a_token_of_an_untrusted_issuer(stranger, keys):
