@@ -16,8 +16,7 @@ def bar(stream, total: int | None = None, description: str = "") -> tqdm:
         total=total,
         desc=description or None,
         unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
+        unit_scale=True,  # tqdm's prefixes are SI ones: kB, MB (powers of 1000)
         file=stream,
         disable=not _isatty(stream),
         leave=False,
