@@ -17,6 +17,11 @@ MAX_U32 = 4294967295
 MAX_U64 = 18446744073709551615
 
 DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000
+# The admin /events feed (ADMIN_AND_CLI.md 6.3): its heartbeat period, the
+# window limit a connection starts with, and the free tier's cap on windows.
+ADMIN_HEARTBEAT_INTERVAL_MS = 2_000
+DEFAULT_WINDOW_LIMIT = 200
+FREE_TIER_WINDOW_LIMIT = 10
 DEFAULT_GLOBAL_IN_FLIGHT_LIMIT = 1024
 DEFAULT_PREFETCH = 1
 

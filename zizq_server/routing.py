@@ -6,7 +6,7 @@ WebSocket tables map path segments straight to an ASGI consumer; a path
 not in them is refused (``api.websocket``).
 """
 
-from .api.admin import backup, compact
+from .api.admin import backup, compact, events
 from .api.primary import ack, cron, enqueue, health, modify, query, take
 
 PRIMARY_HTTP = (
@@ -61,9 +61,9 @@ ADMIN_HTTP = (
     (("health",), {"GET": health.health}),
     (("backup",), {"POST": backup.backup}),
     (("compact",), {"POST": compact.compact}),
+    (("events",), {"GET": events.not_upgraded}),
 )
 
 PRIMARY_WEBSOCKET = ()
 
-# /events (ADMIN_AND_CLI.md 6.3) is to be served here.
-ADMIN_WEBSOCKET = ()
+ADMIN_WEBSOCKET = ((("events",), events.EventsConsumer.as_asgi()),)

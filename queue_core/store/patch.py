@@ -97,6 +97,8 @@ def _write(store, job, old_status: int, old_queue: str) -> None:
     if taker is not None:
         taker.in_flight[job.id] = job
     _reindex(store, job, old_status == READY)
+    if store.feed is not None:
+        store.feed.patched()  # dashboards take a full snapshot (spec 6.3)
 
 
 def _move_in_time(job, ready_at, now_ms: int) -> None:

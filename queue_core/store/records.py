@@ -3,6 +3,9 @@
 Every status change goes through ``save`` (``save_new`` for new jobs),
 ``refile`` or ``drop``, so the ``J`` record, the ``I`` index entry, the
 ``P`` purge entry and the in-memory per-queue counts can never disagree.
+The same four are where the dashboard feed hears of every status change
+while it is attached (``queue_core.feed``; ``store.feed`` is None
+otherwise, and each hook costs one attribute test).
 An ``in_flight`` index entry carries the job's ``dequeued_at`` too, so the
 write that puts a job in flight holds all that recovery needs to return it
 to ``ready`` as it was, record or no record (``refile``).
@@ -39,6 +42,8 @@ def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) ->
         ks.delete(codec.purge_key(old_purge_at, job.id))
     if job.purge_at is not None and job.purge_at != old_purge_at:
         ks.put(codec.purge_key(job.purge_at, job.id), b"")
+    if store.feed is not None:
+        store.feed.moved(job, old_status)
 
 
 def save_new(store, jobs) -> None:
@@ -49,6 +54,8 @@ def save_new(store, jobs) -> None:
     never leaves a zero there, as ``_count`` would not.
     """
     codec.put_new_jobs(jobs, store.ks.pending_writes(), store.counts)
+    if store.feed is not None:
+        store.feed.added(jobs)
 
 
 def refile(store, job: Job, old_status: int) -> None:
@@ -69,6 +76,8 @@ def refile(store, job: Job, old_status: int) -> None:
     )
     _count(store, job.queue, old_status, -1)
     _count(store, job.queue, job.status, 1)
+    if store.feed is not None:
+        store.feed.moved(job, old_status)
 
 
 def drop(store, job: Job, stored_status=None, stored_purge_at=None) -> None:
@@ -88,6 +97,8 @@ def drop(store, job: Job, stored_status=None, stored_purge_at=None) -> None:
         ks.delete(codec.error_key(job.id, attempt))
     if purge_at is not None:
         ks.delete(codec.purge_key(purge_at, job.id))
+    if store.feed is not None:
+        store.feed.dropped(job, status)
 
 
 def _index_value(job: Job) -> bytes:

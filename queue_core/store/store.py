@@ -58,6 +58,7 @@ class Store:
         self.scheduled = TimeIndex()
         self.counts = {}  # (queue, status) -> number of stored jobs
         self.dispatcher = Dispatcher(self)
+        self.feed = None  # the dashboard feed, while /events has clients
         self.schedule_changed = asyncio.Event()
         self.closed = False
 

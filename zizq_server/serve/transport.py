@@ -80,6 +80,11 @@ class TurnFlushedServer(tcp.Server):
             # callback sends the rest.
             super().startWriting()
 
+    def unsent_bytes(self) -> int:
+        """Bytes written but not yet taken by the kernel: what a client that
+        stops reading has let pile up here."""
+        return len(self.dataBuffer) - self.offset + self._tempDataLen
+
     def getHost(self):
         if self._host is None:
             self._host = super().getHost()

@@ -1,0 +1,206 @@
+"""The store's change feed for dashboards: the lists, kept up per loop turn.
+
+A ``Feed`` exists only while someone watches (``attach`` when the first
+``/events`` client connects, ``detach`` when the last leaves): without it
+the store's hooks cost one attribute test each, so a server nobody watches
+pays nothing measurable. Attached, it is told of every status change from
+the one place they all pass, ``store/records.py`` (``save_new``, ``save``,
+``refile``, ``drop``; take's claim is a ``refile``), and of patches.
+
+The hooks only note what happened: the jobs to re-file, the ids dropped,
+which lists to diff in which order, and the ack/nack markers. At the end of
+the loop turn ``flush`` files them all at once (a bulk enqueue's jobs as
+one sorted run per list) and hands subscribers one ``Turn``, so a burst of
+10,000 changes costs each dashboard one pass, not 10,000. Re-filing reads
+each job's state at flush time; a job's later hook always carries its later
+state (every change to a job is followed by its hook in the same step), so
+filing in hook order ends with each job where it is now.
+
+What a turn emits follows the spec's table (ADMIN_AND_CLI.md 6.3): a job
+that became ready diffs all three lists, a take diffs in_flight then ready,
+an ack or nack first marks the job ``completed`` / ``dead`` (a retried job
+too: the real server's quirk) then diffs in_flight (a retry then shows in
+scheduled), a job scheduled diffs scheduled, a delete diffs all three, a
+patch asks for a full snapshot. A turn's ``steps`` are those lists in the
+order they first came up; ``low`` holds, per list, the smallest key added
+or removed, which lets a dashboard whose window ends before it skip the
+list (``view``).
+"""
+
+import logging
+
+from ..store.turns import running_loop
+from ..types import COMPLETED, IN_FLIGHT, READY, SCHEDULED, TERMINAL
+from . import lists
+from .lists import IN_FLIGHT_LIST, READY_LIST, SCHEDULED_LIST, key_of
+
+logger = logging.getLogger("zizq.feed")
+
+MARKERS = "markers"  # a turn step: the ack/nack markers
+
+_ALL = (READY_LIST, IN_FLIGHT_LIST, SCHEDULED_LIST)
+_TAKEN = (IN_FLIGHT_LIST, READY_LIST)
+_FINISHED = (MARKERS, IN_FLIGHT_LIST)
+_RETRIED = (MARKERS, IN_FLIGHT_LIST, SCHEDULED_LIST)
+_SCHEDULED = (SCHEDULED_LIST,)
+_LISTED = frozenset((READY, IN_FLIGHT, SCHEDULED))
+
+
+class Turn:
+    """What one loop turn changed, as subscribers see it."""
+
+    __slots__ = ("low", "markers", "patched", "steps")
+
+    def __init__(self) -> None:
+        self.steps = []  # list names and MARKERS, in the order they came up
+        self.markers = []  # (job id, "completed" | "dead"), in order
+        self.patched = False
+        self.low = {}  # list name -> smallest key added or removed
+
+    def add_steps(self, steps) -> None:
+        for step in steps:
+            if step not in self.steps:
+                self.steps.append(step)
+
+    def touched(self, name: str, key) -> None:
+        low = self.low.get(name)
+        if low is None or key < low:
+            self.low[name] = key
+
+
+class Feed:
+    """The dashboard lists of one store, and who to tell when they change."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.lists = lists.build(store)
+        self.subscribers = []  # callables taking a Turn
+        self._turn = None
+        self._batches = []  # lists of new jobs (save_new)
+        self._jobs = []  # jobs to re-file, in hook order
+        self._dropped = []  # ids of jobs gone
+
+    # -- hooks (store/records.py, store/patch.py) -------------------------------
+
+    def added(self, jobs) -> None:
+        """New jobs were written (enqueue)."""
+        self._begin().add_steps(_ALL)
+        self._batches.append(jobs)
+
+    def moved(self, job, old_status) -> None:
+        """``job`` was written with a new state; it had ``old_status``."""
+        turn = self._begin()
+        status = job.status
+        if old_status == IN_FLIGHT and status != IN_FLIGHT and status != READY:
+            turn.markers.append((job.id, "completed" if status == COMPLETED else "dead"))
+            turn.add_steps(_RETRIED if status == SCHEDULED else _FINISHED)
+        elif status == READY:
+            turn.add_steps(_ALL)
+        elif status == IN_FLIGHT:
+            turn.add_steps(_TAKEN)
+        elif status == SCHEDULED:
+            turn.add_steps(_SCHEDULED)
+        self._jobs.append(job)
+
+    def dropped(self, job, stored_status: int) -> None:
+        """``job``, stored with ``stored_status``, was deleted."""
+        if stored_status == IN_FLIGHT and job.status in TERMINAL:
+            turn = self._begin()
+            marker = "completed" if job.status == COMPLETED else "dead"
+            turn.markers.append((job.id, marker))
+            turn.add_steps(_FINISHED)
+        elif stored_status in _LISTED:
+            self._begin().add_steps(_ALL)
+        else:
+            return  # a terminal job purged: it was in no list
+        self._dropped.append(job.id)
+
+    def patched(self) -> None:
+        """A job was patched: dashboards get a full snapshot."""
+        self._begin().patched = True
+
+    # -- the end of the turn ------------------------------------------------------
+
+    def flush(self) -> None:
+        """File the turn's changes and hand the turn to every subscriber.
+
+        Called at the end of the loop turn; outside a running loop (engine
+        tests) changes wait for an explicit call.
+        """
+        turn = self._turn
+        if turn is None:
+            return
+        self._turn = None
+        self._file(turn)
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber(turn)
+            except Exception:
+                logger.exception("a feed subscriber failed")
+
+    def _begin(self) -> Turn:
+        turn = self._turn
+        if turn is None:
+            turn = self._turn = Turn()
+            loop = running_loop()
+            if loop is not None:
+                loop.call_soon(self.flush)
+        return turn
+
+    def _file(self, turn: Turn) -> None:
+        batches, self._batches = self._batches, []
+        jobs, self._jobs = self._jobs, []
+        dropped, self._dropped = self._dropped, []
+        for batch in batches:
+            self._file_new(turn, batch)
+        for job in jobs:
+            self._refile(turn, job)
+        for job_id in dropped:
+            self._forget(turn, job_id)
+
+    def _file_new(self, turn: Turn, jobs) -> None:
+        """A bulk of new jobs: one sorted run into each list."""
+        runs = {}
+        for job in jobs:
+            filed = key_of(job)
+            if filed is not None:
+                runs.setdefault(filed[0], []).append(filed[1])
+        for name, keys in runs.items():
+            keys.sort()  # mostly in order already: new ids sort last
+            self.lists[name].insert_sorted(keys)
+            turn.touched(name, keys[0])
+
+    def _refile(self, turn: Turn, job) -> None:
+        filed = key_of(job)
+        for name, job_list in self.lists.items():
+            if filed is not None and name == filed[0]:
+                continue
+            old = job_list.discard(job.id)
+            if old is not None:
+                turn.touched(name, old)
+        if filed is not None:
+            self._put(turn, *filed)
+
+    def _put(self, turn: Turn, name: str, key) -> None:
+        job_list = self.lists[name]
+        old = job_list.keys.get(key[1])
+        if job_list.put(key):
+            turn.touched(name, key if old is None or key < old else old)
+
+    def _forget(self, turn: Turn, job_id: str) -> None:
+        for name, job_list in self.lists.items():
+            old = job_list.discard(job_id)
+            if old is not None:
+                turn.touched(name, old)
+
+
+def attach(store) -> Feed:
+    """The store's feed, built now if it has none."""
+    if store.feed is None:
+        store.feed = Feed(store)
+    return store.feed
+
+
+def detach(store) -> None:
+    """Drop the store's feed: the hooks go back to costing nothing."""
+    store.feed = None

@@ -1,0 +1,129 @@
+"""The feed: what each store operation files and what its turn says."""
+
+from queue_core import feed as feeds
+from queue_core.options import FailureRequest
+from queue_core.store import enqueue
+from queue_core.store.patch import PatchRequest
+
+from .conftest import Recorder, req, run, turn
+
+
+def members(feed, name):
+    return [key[1] for key in feed.lists[name].ranked]
+
+
+class Taken:
+    def __init__(self, store, prefetch=0):
+        self.taker = store.open_taker(None, prefetch, lambda: None)
+
+
+def test_feed_is_built_from_the_store_as_it_is(store, clock):
+    async def body():
+        jobs = await store.enqueue([req(priority=2), req(priority=1), req(ready_at=clock() + 5)])
+        Taken(store, prefetch=1)
+        await turn()
+        feed = feeds.attach(store)
+        assert members(feed, "ready") == [jobs[0].id]
+        assert members(feed, "in_flight") == [jobs[1].id]
+        assert members(feed, "scheduled") == [jobs[2].id]
+        assert feeds.attach(store) is feed
+        feeds.detach(store)
+        assert store.feed is None
+
+    run(body())
+
+
+def test_each_operation_files_the_job_and_names_its_steps(store, clock, feed):
+    recorder = Recorder()
+    feed.subscribers.append(recorder)
+
+    async def body():
+        [job] = await store.enqueue([req()])
+        await turn()
+        assert recorder.turns[-1].steps == ["ready", "in_flight", "scheduled"]
+        Taken(store, prefetch=1)
+        await turn()
+        last = recorder.turns[-1]
+        assert last.steps == ["in_flight", "ready"] and members(feed, "in_flight") == [job.id]
+        await store.fail(job.id, FailureRequest("boom"))
+        await turn()
+        last = recorder.turns[-1]
+        assert last.markers == [(job.id, "dead")]  # a retry is marked dead too
+        assert last.steps == ["markers", "in_flight", "scheduled"]
+        assert members(feed, "scheduled") == [job.id] and members(feed, "in_flight") == []
+        seen = len(recorder.turns)
+        await store.patch(job.id, PatchRequest(ready_at=None))
+        await turn()
+        assert recorder.turns[seen].patched  # then the dispatcher hands it out
+        assert members(feed, "in_flight") == [job.id]
+        await store.complete(job.id)
+        await turn()
+        acked = [t for t in recorder.turns if t.markers][-1]
+        assert acked.markers == [(job.id, "completed")]
+        assert acked.steps[:2] == ["markers", "in_flight"]
+        assert all(members(feed, name) == [] for name in feeds.LIST_NAMES)
+
+    run(body())
+
+
+def test_delete_and_a_killed_job_leave_every_list(store, clock, feed):
+    recorder = Recorder()
+    feed.subscribers.append(recorder)
+
+    async def body():
+        later, ready = await store.enqueue([req(ready_at=clock() + 9), req()])
+        await store.delete(later.id)
+        await turn()
+        assert members(feed, "scheduled") == []
+        Taken(store)
+        await turn()
+        await store.fail(ready.id, FailureRequest("x", kill=True))
+        await turn()
+        assert recorder.turns[-1].markers == [(ready.id, "dead")]
+        assert all(members(feed, name) == [] for name in feeds.LIST_NAMES)
+
+    run(body())
+
+
+def test_a_turn_files_a_bulk_as_one_run_and_notes_its_lowest_key(store, feed):
+    recorder = Recorder()
+    feed.subscribers.append(recorder)
+
+    async def body():
+        first = enqueue.apply(store, [req() for _ in range(3000)], store.clock())
+        second = enqueue.apply(
+            store, [req(priority=1)] + [req() for _ in range(10)], store.clock()
+        )
+        await turn()
+        assert len(recorder.turns) == 1  # one turn for both
+        assert recorder.turns[0].low["ready"] == (1, second[0].id, "q")
+        order = [second[0].id] + [j.id for j in first] + [j.id for j in second[1:]]
+        assert members(feed, "ready") == order
+
+    run(body())
+
+
+def test_promotion_and_requeue_return_jobs_to_ready(store, clock, feed):
+    async def body():
+        [job] = await store.enqueue([req(ready_at=clock() + 10)])
+        clock.advance(10)
+        await store.promote_due(100)
+        await turn()
+        assert members(feed, "ready") == [job.id] and members(feed, "scheduled") == []
+        taken = Taken(store)
+        await turn()
+        assert members(feed, "in_flight") == [job.id]
+        store.close_taker(taken.taker)
+        await turn()
+        assert members(feed, "ready") == [job.id] and members(feed, "in_flight") == []
+
+    run(body())
+
+
+def test_without_a_loop_changes_wait_for_flush(store, feed):
+    recorder = Recorder()
+    feed.subscribers.append(recorder)
+    enqueue.apply(store, [req()], store.clock())
+    assert recorder.turns == [] and len(feed.lists["ready"]) == 0
+    feed.flush()
+    assert len(recorder.turns) == 1 and len(feed.lists["ready"]) == 1
