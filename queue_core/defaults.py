@@ -11,10 +11,14 @@ DEFAULT_ADMIN_HOST = "127.0.0.1"
 DEFAULT_ADMIN_PORT = 8901
 DEFAULT_ROOT_DIR = "./zizq-root"
 
+# Queue, type and cron names, in bytes of UTF-8 (queue_core/names.py).
+MAX_NAME_BYTES = 255
+
 DEFAULT_PRIORITY = 32768
 MAX_PRIORITY = 65535
 MAX_U32 = 4294967295
 MAX_U64 = 18446744073709551615
+MAX_F32 = 3.4028234663852886e38  # the largest finite f32 (backoff.exponent)
 
 DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000
 # The admin /events feed (ADMIN_AND_CLI.md 6.3): its heartbeat period, the

@@ -47,7 +47,13 @@ import random
 import orjson
 
 from .. import names, types
-from ..defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
+from ..defaults import (
+    DEFAULT_PRIORITY,
+    MAX_NAME_BYTES,
+    MAX_PRIORITY,
+    MAX_U32,
+    MAX_U64,
+)
 from ..options import EnqueueRequest
 from ..types import Job
 from . import _py
@@ -1184,6 +1190,7 @@ def error_to_obj(record):
 cdef object _EnqueueRequest = EnqueueRequest
 cdef PyTypeObject* _REQUEST = <PyTypeObject*>EnqueueRequest
 cdef object _problem = names.problem
+cdef Py_ssize_t _MAX_NAME_BYTES = MAX_NAME_BYTES
 cdef object _DEFAULT_PRIORITY = DEFAULT_PRIORITY
 cdef tuple _UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
 cdef object _ZERO = 0
@@ -1207,7 +1214,7 @@ cdef bint _plain_name(object value, str field) except -1:
         return _problem(field, value) is None
     p = <const unsigned char*>PyUnicode_DATA(value)
     n = PyUnicode_GET_LENGTH(value)
-    if n == 0:
+    if n == 0 or n > _MAX_NAME_BYTES:
         return False
     for i in range(n):
         if _refused(p[i]):
