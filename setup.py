@@ -14,7 +14,7 @@ import sys
 
 from setuptools import Extension, setup
 
-HOT_PATHS = ("codec", "index", "scheduling")
+HOT_PATHS = ("codec", "duplicates", "index", "scheduling")
 
 DIRECTIVES = {
     "language_level": 3,

@@ -1,10 +1,10 @@
 """Which twin of a hot path runs: the compiled one unless told otherwise.
 
-``codec``, ``index`` and ``scheduling`` each hold a Cython module ``_cy`` and
-its pure-Python reference ``_py``. The compiled one is chosen when it
-imports; ``ZIZQ_NO_EXTENSIONS=1`` forces the reference. An import error
-falls back quietly: tests/queue_core/test_extensions_loaded.py is what turns
-a missing build into a failure.
+``codec``, ``duplicates``, ``index`` and ``scheduling`` each hold a Cython
+module ``_cy`` and its pure-Python reference ``_py``. The compiled one is
+chosen when it imports; ``ZIZQ_NO_EXTENSIONS=1`` forces the reference. An
+import error falls back quietly: tests/queue_core/test_extensions_loaded.py
+is what turns a missing build into a failure.
 """
 
 import importlib

@@ -34,6 +34,7 @@ import orjson
 
 from .. import names
 from ..defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
+from ..duplicates import duplicate_field
 from ..options import EnqueueRequest
 from ..types import (
     READY,
@@ -356,11 +357,16 @@ def plain_bulk_requests(body):
     every job is of the plain shape (``plain_enqueue_request``), or None:
     the caller then decodes the body in full, which answers any error.
 
-    The compiled twin reads the bytes without building the body's objects.
+    The compiled twin reads the bytes without building the body's objects,
+    and leaves a field given twice to this reference, which leaves it to the
+    full decoder: a repeated field is refused (``queue_core.duplicates``),
+    where orjson would keep the last.
     """
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
+        return None
+    if duplicate_field(body) is not None:
         return None
     items = obj.get("jobs") if type(obj) is dict else None
     if type(items) is not list:

@@ -15,10 +15,16 @@ import sys
 import pytest
 
 import queue_core.codec
+import queue_core.duplicates
 import queue_core.index
 import queue_core.scheduling
 
-PACKAGES = [queue_core.codec, queue_core.index, queue_core.scheduling]
+PACKAGES = [
+    queue_core.codec,
+    queue_core.duplicates,
+    queue_core.index,
+    queue_core.scheduling,
+]
 NO_EXTENSIONS = bool(os.environ.get("ZIZQ_NO_EXTENSIONS"))
 
 
