@@ -8,7 +8,7 @@ keys are ignored (bodies are not strict). ``bool`` is rejected where an
 integer is expected, although Python treats it as one.
 """
 
-from queue_core.defaults import MAX_PRIORITY, MAX_U32, MAX_U64
+from queue_core.defaults import MAX_F32, MAX_PRIORITY, MAX_U32, MAX_U64
 
 from .negotiation import BodyError
 
@@ -88,9 +88,19 @@ def check_int(value, name: str, width) -> int:
 
 
 def number(obj: dict, name: str) -> float:
+    """An f32 field (``backoff.exponent``): an int or a finite float in range.
+
+    The value is kept as given (API.md 2.6 echoes ``4`` as ``4``); outside
+    the f32 range, or not finite, it is refused, though the backoff
+    arithmetic would saturate, since the real server could not store it.
+    """
     value = required(obj, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BodyError(f"{name}: invalid type: {describe(value)}, expected f32")
+    if not -MAX_F32 <= value <= MAX_F32:  # NaN fails both comparisons
+        raise BodyError(
+            f"{name}: invalid value: {describe(value)}, expected a finite f32"
+        )
     return value
 
 

@@ -9,6 +9,8 @@ output in the key order of the dicts it is given.
 import msgpack
 import orjson
 
+from . import body_checks
+
 JSON = "application/json"
 MSGPACK = "application/msgpack"
 SUPPORTED = [JSON, MSGPACK]
@@ -69,19 +71,35 @@ def _reject_ext(code, data):
 
 
 def decode(fmt: str, body: bytes):
-    """Decode a request body; errors carry the spec's ``invalid JSON: ...`` text."""
+    """Decode a request body; errors carry the spec's ``invalid JSON: ...`` text.
+
+    Beyond the grammar, ``body_checks`` refuses repeated JSON fields,
+    numbers beyond a double and non-finite MessagePack floats.
+    """
     if fmt == JSON:
         try:
-            return orjson.loads(body)
+            value = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise BodyError(f"invalid JSON: {exc}") from None
-    try:
-        return msgpack.unpackb(body, raw=False, ext_hook=_reject_ext)
-    except BodyError as exc:
-        raise BodyError(f"invalid MessagePack: {exc}") from None
-    except Exception as exc:  # msgpack raises several unrelated types
-        detail = str(exc) or type(exc).__name__
-        raise BodyError(f"invalid MessagePack: {detail}") from None
+            raise BodyError(f"invalid JSON: {_json_detail(body, exc)}") from None
+        problem = body_checks.duplicate_message(body)
+    else:
+        try:
+            value = msgpack.unpackb(body, raw=False, ext_hook=_reject_ext)
+        except BodyError as exc:
+            raise BodyError(f"invalid MessagePack: {exc}") from None
+        except Exception as exc:  # msgpack raises several unrelated types
+            detail = str(exc) or type(exc).__name__
+            raise BodyError(f"invalid MessagePack: {detail}") from None
+        problem = body_checks.non_finite_message(value)
+    if problem is not None:
+        raise BodyError(f"invalid {format_name(fmt)}: {problem}")
+    return value
+
+
+def _json_detail(body: bytes, exc) -> str:
+    if str(exc).startswith("number is infinity"):
+        return body_checks.out_of_range_message(body, exc.pos)
+    return str(exc)
 
 
 def format_name(fmt: str) -> str:
