@@ -232,3 +232,25 @@ def test_patch_to_a_queue_longer_than_255_bytes_is_422(client):
     assert _error(r, 422) == "queue must not be longer than 255 bytes"
     r = client.patch("/jobs", json={"queue": "q" * 256})
     assert _error(r, 422) == "queue must not be longer than 255 bytes"
+
+
+def test_times_at_the_u64_maximum_are_kept_not_overflowed(server, client):
+    """ready_at, retention and retry_at at the top of their range (API.md 2.6)."""
+    far = put(client, ready_at=MAX_U64)
+    assert (far["status"], far["ready_at"]) == ("scheduled", MAX_U64)
+    kept = {"completed_ms": MAX_U64, "dead_ms": MAX_U64}
+    job_id = put(client, retention=kept)["id"]
+    stream = TakeStream(server.port, "prefetch=0")
+    assert stream.read_job()["id"] == job_id
+    r = client.post(f"/jobs/{job_id}/failure", json={"message": "m", "retry_at": MAX_U64})
+    assert (r.status_code, r.json()["ready_at"]) == (200, MAX_U64), r.text
+    r = client.patch(f"/jobs/{job_id}", json={"ready_at": 0})
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    assert stream.read_job()["id"] == job_id
+    r = client.post(f"/jobs/{job_id}/failure", json={"message": "m", "kill": True})
+    assert (r.json()["status"], r.json()["purge_at"]) == ("dead", MAX_U64), r.text
+    r = client.patch(f"/jobs/{far['id']}", json={"ready_at": MAX_U64 - 1})
+    assert r.status_code == 200 and r.json()["ready_at"] == MAX_U64 - 1
+    stream.close()
+    assert client.get("/health").status_code == 200
+    assert "unhandled error" not in server.messages()
