@@ -28,8 +28,11 @@ The bounds (constructor arguments; defaults in ``queue_core.defaults``):
 * ``memory_limit_bytes`` (``DEFAULT_JQ_MEMORY_LIMIT_BYTES``, 512 MiB): the
   worker's address space (``RLIMIT_AS``); an idle worker uses ~16 MiB of
   it, and parsing a 16 MiB payload of small objects peaks at ~360 MiB.
-* ``niceness`` (``DEFAULT_JQ_NICENESS``, 10): workers yield the CPU to the
-  server.
+* ``niceness`` (``DEFAULT_JQ_NICENESS``, 5): added to the server's nice
+  value, as for compactions (``store/cpu_priority.py``), so the loop wins
+  the CPU from a runaway program. At 10 a filtered count over 100,000 jobs
+  took 4x its CPU time in wall time on the shared VM, starved by
+  neighbours.
 
 A worker killed by ``SIGPROF`` overran its time; any other death is counted
 as memory (libjq aborts on a failed allocation; a C stack overflow is a
