@@ -51,9 +51,7 @@ class JobList:
     def insert_sorted(self, keys: list) -> None:
         """File new members, given as ascending keys."""
         self.ranked.insert_sorted(keys)
-        members = self.keys
-        for key in keys:
-            members[key[1]] = key
+        self.keys.update(zip(map(itemgetter(1), keys), keys))
 
     def put(self, key) -> bool:
         """File a job under ``key``; True if that changed anything."""
