@@ -98,9 +98,12 @@ class Traffic:
                         continue
                     handled += 1
                     if handled % 3 == 0:
+                        # Retried a day later: no job changes status while
+                        # the restored copy is counted and listed.
                         failure = {
                             "message": f"boom {handled}",
                             "kill": handled % 2 == 0,
+                            "retry_at": int(time.time() * 1000) + 86_400_000,
                         }
                         r = client.post(f"/jobs/{job['id']}/failure", json=failure)
                     else:
@@ -128,7 +131,7 @@ def all_jobs(client) -> dict:
 
 def test_backup_under_load_restores_every_acknowledged_job(make_server, tmp_path):
     server = make_server(
-        "--default-completed-job-retention", "1d", "--default-retry-limit", "1"
+        "--default-completed-job-retention", "1d"
     )
     archive = tmp_path / "out" / "b.tar.gz"
     with Traffic(server) as traffic:
