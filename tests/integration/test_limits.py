@@ -297,12 +297,18 @@ def settle(server, seconds: float = 1.5) -> None:
     time.sleep(seconds)
 
 
-def test_a_client_pipelining_pages_it_never_reads_costs_one_page(server):
+@pytest.mark.parametrize(
+    "extra",
+    [b"", b"Transfer-Encoding: chunked\r\n\r\n0\r\n"],
+    ids=["shortcut", "stock"],
+)
+def test_a_client_pipelining_pages_it_never_reads_costs_one_page(server, extra):
     seed_pages(server)  # a page is ~4 MiB of JSON
     before = vm_kib(server)
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % PAGE.encode() * 10)
+    request = b"GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (PAGE.encode(), extra)
+    sock.sendall(request * 10)
     wait_for_a_list(server)
     with server.client() as other:
         assert other.get("/health").status_code == 200

@@ -235,7 +235,7 @@ class _ListenerView:
 
     def start_application(self, scope, receive, send, gate=None) -> asyncio.Task:
         """Run the application for a request of a shortcut (http1, h2);
-        with a ``gate``, once ``await gate()`` is true (``h2_limits``)."""
+        with a ``gate``, only once it lets it (``h2_limits``)."""
         scope["listener"] = self.name
         application = self._server.application(scope, receive, send)
         if gate is not None:
@@ -263,14 +263,17 @@ class _WebSocketProtocol(WebSocketProtocol):
 
 
 async def _gated(gate, application):
-    try:
-        go = await gate()
-    except BaseException:
-        application.close()
-        raise
-    if not go:
-        application.close()
-        return None
+    """``application``, once ``gate`` lets it run (not at all if
+    ``await gate.wait()`` says no)."""
+    if gate.waits():
+        try:
+            go = await gate.wait()
+        except BaseException:
+            application.close()
+            raise
+        if not go:
+            application.close()
+            return None
     return await application
 
 

@@ -252,7 +252,7 @@ class _Stream(Exchange):
     ``H2Connection`` calls."""
 
     __slots__ = ("channel", "streamID", "scope", "chunks")
-    gated = True  # H2Channel starts its application behind ``gate``
+    gated = True  # H2Channel starts its application behind a gate (waits)
 
     def __init__(self, channel: H2Channel, stream_id: int, scope: dict):
         super().__init__(channel.factory.server)
@@ -310,11 +310,13 @@ class _Stream(Exchange):
     # -- back-pressure (h2_limits) -------------------------------------------
 
     def _application(self, scope: dict):
-        return self.server.start_application(
-            scope, self.receive, self.send, self.gate
-        )
+        return self.server.start_application(scope, self.receive, self.send, self)
 
-    async def gate(self) -> bool:
+    def waits(self) -> bool:
+        """Whether the application must wait before it runs (the gate)."""
+        return self.channel.congested()
+
+    async def wait(self) -> bool:
         """Wait while the connection is congested; False if the client went
         meanwhile (the application then never runs)."""
         channel = self.channel

@@ -18,11 +18,12 @@ and bounds three things.
   protocol: more than 64 KiB unsent) or complete responses hold more than
   ``HIGH_WATER_BYTES`` in Twisted's per-stream queues; while it is, no
   further application starts. A shortcut stream's application checks when
-  its task first runs (the gate ``start_application`` awaits first), not
-  when the request ends: the requests of one read all start
-  in the same loop turn, and only the output of those before it tells
-  whether to go on (``_Stream.gate``). The streams the stock path serves (Daphne's request,
-  rare) are started one per loop turn and only while not congested.
+  its task first runs (the stream is the gate ``start_application`` runs
+  it behind: ``waits``, ``wait``), not when the request ends: the
+  requests of one read all start in the same loop turn, and only the
+  output of those before it tells whether to go on. The streams the stock
+  path serves (Daphne's request, rare) are started one per loop turn and
+  only while not congested.
   Output moves when Twisted's sending loop sends a frame, when the
   transport resumes and when a stream ends: each re-checks.
 - **Streaming responses.** A shortcut stream whose own queue holds data

@@ -50,7 +50,7 @@ What a connection may cost, whichever way its requests go (``limits``):
   transport holds more than 64 KiB, and resumes it once that has gone),
   and reading stops meanwhile. Twisted's own channel does stop reading,
   but still answers every request already buffered, each response adding
-  to the unsent data.
+  to the unsent data: on the stock path too, those wait (``requestDone``).
 - An application streaming a response (``more_body``) waits in ``send``
   while the transport is paused (``Exchange.congested``).
 
@@ -77,7 +77,8 @@ Twisted applies). For the body limit and back-pressure on the stock path
 (tests/zizq_server/test_limits.py): ``HTTPChannel``'s ``length``,
 ``requests``, ``_transferDecoder`` (and its ``dataCallback``),
 ``allHeadersReceived``, ``rawDataReceived``, ``allContentReceived``,
-``pauseProducing``, ``resumeProducing`` and ``_waitingForTransport``.
+``requestDone``, ``_dataBuffer``, ``pauseProducing``, ``resumeProducing``
+and ``_waitingForTransport``.
 """
 
 import re
@@ -172,6 +173,7 @@ class Http1Channel(HTTPChannel):
     _body_size = 0  # their total length
     _paused = False  # reading stopped (pipelined bytes wait, or output)
     _refused = False  # a 4xx was sent: input is dropped until the close
+    _held = b""  # stock path: pipelined bytes waiting for the transport
 
     def connectionMade(self):
         super().connectionMade()
@@ -270,7 +272,11 @@ class Http1Channel(HTTPChannel):
 
     def resumeProducing(self):
         if self._stock:
-            return super().resumeProducing()
+            super().resumeProducing()
+            if self._held:  # before anything read from now on
+                data, self._held = self._held, b""
+                self.dataReceived(data)
+            return None
         self._waitingForTransport = False
         self._update_reading()
         if self._exchange is not None:
@@ -311,6 +317,16 @@ class Http1Channel(HTTPChannel):
     def _stock_headers(self) -> list:
         headers = self.requests[-1].requestHeaders
         return [(b"accept", v) for v in headers.getRawHeaders(b"accept", ())]
+
+    def requestDone(self, request):
+        """Twisted's, except that pipelined requests it has read wait until
+        the transport has sent the response (Twisted answers them at once,
+        each response adding to what the client has not read)."""
+        if self._waitingForTransport and self.persistent and self._dataBuffer:
+            self._held += b"".join(self._dataBuffer)
+            self._dataBuffer = []
+            self._networkProducer.pauseProducing()  # nothing may overtake them
+        super().requestDone(request)
 
     def rawDataReceived(self, data):
         if not self._refused:
