@@ -340,15 +340,21 @@ def exchange_then_eof(port: int, request: bytes, half_close: bool) -> bytes:
     return data
 
 
+GET_ECHO = b"GET /echo?a HTTP/1.1\r\nHost: t\r\n\r\n"
+# Twisted's parser and Daphne's request take a chunked body.
+CHUNKED_ECHO = (
+    b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"2\r\nhi\r\n0\r\n\r\n"
+)
+
+
 @pytest.mark.parametrize(
     "request_bytes, answers",
     [
-        (b"GET /echo?a HTTP/1.1\r\nHost: t\r\n\r\n", 1),
-        (b"GET /echo?a HTTP/1.1\r\nHost: t\r\n\r\nGET /echo?b HTTP/1.1\r\nHost: t\r\n\r\n", 2),
+        (GET_ECHO, 1),
+        (GET_ECHO * 2, 2),
         (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi", 1),
-        # Stock path: Twisted's parser and Daphne's request.
-        (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-         b"2\r\nhi\r\n0\r\n\r\n", 1),
+        (CHUNKED_ECHO, 1),
     ],
     ids=["shortcut", "pipelined", "body", "stock"],
 )
