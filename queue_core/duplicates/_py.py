@@ -40,7 +40,9 @@ STRUCT_LISTS = frozenset(("jobs",))
 
 # One token: a whole string (so quotes inside strings never misalign the
 # walk), a punctuation mark, or a bare scalar.
-_TOKEN = re.compile(rb'\s*(?:("(?:[^"\\]|\\.)*")|([][{}:,])|([^][{}:,"\s]+))')
+# The string alternative is an unrolled loop: ``(?:[^"\\]|\\.)*`` made the
+# regex engine keep state per character (+1 GiB for one 8 MiB string).
+_TOKEN = re.compile(rb'\s*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([][{}:,])|([^][{}:,"\s]+))')
 
 
 def duplicate_field(body: bytes):
