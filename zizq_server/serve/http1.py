@@ -355,10 +355,25 @@ class Http1Channel(HTTPChannel):
             self._input_over()
 
     def readConnectionLost(self):
-        """The client has sent all it will: answer what it sent, then close."""
+        """The client has sent all it will: answer what it sent, then close.
+
+        A response that has no end (a take stream, chunked and open-ended)
+        has nothing to wait for: a client that stops sending then is gone,
+        and its stream closes now, so that the jobs it held go back to
+        ``ready`` at once (a closed socket and a half-closed one look the
+        same from here).
+        """
         self._input_ended = True
-        if self._stock or self._exchange is None:
+        if self._streaming():
+            self.transport.loseConnection()
+        elif self._stock or self._exchange is None:
             self._input_over()
+
+    def _streaming(self) -> bool:
+        """Whether a chunked response is being streamed."""
+        if self._stock:
+            return any(getattr(request, "chunked", False) for request in self.requests)
+        return self._exchange is not None and self._exchange.chunked
 
     def _input_over(self):
         if self._stock and self._handlingRequest:
