@@ -4,12 +4,13 @@ It holds the connection options (``--url``, ``--ca-cert``, the
 ``--client-cert``/``--client-key`` pair), refuses a split pair, and sends
 ``POST <url>/<operation>``, tolerating a trailing ``/`` on the URL. The
 client sets no read timeout: a backup of a large store streams for as long
-as it needs (spec 8). HTTPS is refused for now: the server has no TLS yet
-(a later issue), so the certificate options are parsed and pair-checked
-only.
+as it needs (spec 8). For ``https`` URLs ``ssl_context`` trusts the system's
+CAs plus ``--ca-cert`` and presents the client pair for mTLS; ``top`` uses
+the same context for its ``wss`` connection.
 """
 
 import http.client
+import ssl
 import urllib.parse
 from dataclasses import dataclass
 
@@ -39,6 +40,24 @@ class AdminEndpoint:
     def display_url(self) -> str:
         return self.url.rstrip("/")
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """The client context for an https URL (spec 4, 7.1).
+
+        The system's trusted CAs, plus ``--ca-cert`` when given (an extra
+        CA, not a replacement), and the client pair when given. Unreadable
+        or malformed files raise ``ToolError`` naming the file.
+        """
+        context = ssl.create_default_context()
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            if self.ca_cert is not None:
+                context.load_verify_locations(cafile=self.ca_cert)
+            if self.client_cert is not None:
+                context.load_cert_chain(self.client_cert, self.client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ToolError(f"cannot load TLS files: {describe(exc)}") from None
+        return context
+
     def post(self, operation: str, action: str) -> http.client.HTTPResponse:
         """``POST <url>/<operation>``; a non-2xx status raises ``ToolError``.
 
@@ -46,13 +65,9 @@ class AdminEndpoint:
         The caller reads the returned response and closes it.
         """
         parsed = urllib.parse.urlsplit(self.display_url())
-        if parsed.scheme == "https":
-            raise ToolError(
-                "https admin URLs are not supported yet (the server has no TLS)"
-            )
-        if parsed.scheme != "http" or not parsed.hostname:
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ToolError(f"invalid admin URL: {self.url}")
-        connection = _connection(parsed)
+        connection = self._connection(parsed)
         try:
             connection.connect()
             # Only connecting may time out: a compaction answers when it is
@@ -71,17 +86,25 @@ class AdminEndpoint:
             raise ToolError(f"{action} request failed: HTTP {response.status}: {body}")
         return response
 
+    def _connection(self, parsed) -> http.client.HTTPConnection:
+        try:
+            port = parsed.port
+        except ValueError:
+            raise ToolError(f"invalid admin URL: {parsed.geturl()}") from None
+        if parsed.scheme == "https":
+            return http.client.HTTPSConnection(
+                parsed.hostname,
+                port or 443,
+                timeout=CONNECT_TIMEOUT_S,
+                context=self.ssl_context(),
+            )
+        return http.client.HTTPConnection(
+            parsed.hostname, port or 80, timeout=CONNECT_TIMEOUT_S
+        )
+
 
 def describe(error: Exception) -> str:
     """An error's message, or its name when it has none (``IncompleteRead``)."""
     return str(error) or type(error).__name__
 
 
-def _connection(parsed) -> http.client.HTTPConnection:
-    try:
-        port = parsed.port
-    except ValueError:
-        raise ToolError(f"invalid admin URL: {parsed.geturl()}") from None
-    return http.client.HTTPConnection(
-        parsed.hostname, port or 80, timeout=CONNECT_TIMEOUT_S
-    )

@@ -32,7 +32,6 @@ def test_trailing_slash_is_tolerated():
 @pytest.mark.parametrize(
     "url, message",
     [
-        ("https://127.0.0.1:8901", "https admin URLs are not supported yet"),
         ("ftp://127.0.0.1:8901", "invalid admin URL: ftp://127.0.0.1:8901"),
         ("http://127.0.0.1:notaport", "invalid admin URL"),
     ],
@@ -40,6 +39,20 @@ def test_trailing_slash_is_tolerated():
 def test_unusable_urls_are_refused(url, message):
     with pytest.raises(ToolError, match=message):
         AdminEndpoint(url=url).post("backup", "backup")
+
+
+def test_unreadable_tls_files_are_named(tmp_path):
+    missing = tmp_path / "missing-ca.pem"
+    endpoint = AdminEndpoint(url="https://127.0.0.1:9", ca_cert=str(missing))
+    with pytest.raises(ToolError, match="cannot load TLS files: .*No such file"):
+        endpoint.post("backup", "backup")
+
+
+def test_a_plain_server_refuses_an_https_client():
+    with pytest.raises(ToolError, match="backup request failed: https://"):
+        AdminEndpoint(url=_slow_server(0.0).replace("http:", "https:")).post(
+            "backup", "backup"
+        )
 
 
 def _slow_server(delay_s: float):
