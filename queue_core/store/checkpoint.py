@@ -16,11 +16,49 @@ and the checkpoint (``create``) then finds only what arrived meanwhile:
 ~60 ms of GIL for a fresh memtable of a thousand jobs. The pending batch of
 the current turn belongs to the loop's thread and is written there before
 either step, so everything acknowledged before the backup began is in it.
+
+A backup's checkpoint lives in a ``.backup-*`` directory beside the
+database (``work_dir``), which the backup removes when it ends. A crash
+mid-backup leaves it behind, holding hard links to SST files the database
+may since have deleted (so disk that is never freed); ``remove_leftovers``
+clears such directories at startup, before the store opens.
 """
+
+import os
+import shutil
+import tempfile
 
 from rocksdict import Checkpoint
 
 from ..errors import StorageError
+
+WORK_DIR_PREFIX = ".backup-"
+
+
+def work_dir(db_path: str) -> str:
+    """A new, empty directory for a checkpoint, beside the database at
+    ``db_path`` (the same filesystem, so SST files can be hard-linked)."""
+    return tempfile.mkdtemp(prefix=WORK_DIR_PREFIX, dir=os.path.dirname(db_path))
+
+
+def remove_leftovers(db_path: str) -> list:
+    """Remove the ``work_dir`` directories a crash left beside the database
+    at ``db_path``; the paths removed, sorted.
+
+    Only for startup: a running backup's directory looks the same.
+    """
+    root = os.path.dirname(db_path)
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in names:
+        path = os.path.join(root, name)
+        if name.startswith(WORK_DIR_PREFIX) and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def flush_memtables(ks) -> None:

@@ -408,3 +408,33 @@ def test_manage_py_runs_the_same_commands(server, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert archive.stat().st_size > 0
+
+
+def test_a_backup_cut_by_a_crash_is_cleared_at_the_next_start(server):
+    with server.client() as client:
+        # Incompressible payloads: an archive too big for the socket buffers,
+        # so the backup is still streaming (its checkpoint on disk) when
+        # the server is killed.
+        for _ in range(40):
+            jobs = [
+                {"queue": "q", "type": "t", "payload": os.urandom(2000).hex()}
+                for _ in range(100)
+            ]
+            assert client.post("/jobs/bulk", json={"jobs": jobs}).status_code == 201
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.admin_port))
+    sock.sendall(b"POST /backup HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    assert sock.recv(100).startswith(b"HTTP/1.1 200")
+    left = [n for n in os.listdir(server.root_dir) if n.startswith(".backup-")]
+    assert len(left) == 1
+    server.kill()
+    sock.close()
+    assert os.path.isdir(os.path.join(server.root_dir, left[0]))
+    server.start()
+    record = server.wait_for_log("removed a backup checkpoint left by a crash")
+    assert record["level"] == "INFO"
+    assert record["fields"]["path"] == os.path.join(server.root_dir, left[0])
+    assert not [n for n in os.listdir(server.root_dir) if n.startswith(".backup-")]
+    with server.client() as client:
+        assert client.get("/jobs/count").json()["count"] == 4000

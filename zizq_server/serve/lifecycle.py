@@ -25,7 +25,7 @@ from queue_core.background import reaper, scheduler
 from queue_core.clock import now_ms
 from queue_core.errors import StorageError
 from queue_core.options import EngineConfig, StorageTuning
-from queue_core.store import Store
+from queue_core.store import Store, checkpoint
 from queue_core.types import Backoff
 
 from .. import __version__, licence
@@ -67,9 +67,12 @@ def _info(message: str, **fields) -> None:
 
 def open_store(config) -> Store:
     root = config.root_dir
+    data = os.path.join(root, "data")
     try:
         os.makedirs(root, exist_ok=True)
-        store = Store(os.path.join(root, "data"), engine_config(config))
+        for path in checkpoint.remove_leftovers(data):
+            _info("removed a backup checkpoint left by a crash", path=path)
+        store = Store(data, engine_config(config))
     except (OSError, StorageError) as exc:
         raise CommandError(_describe(exc, root)) from None
     _info("store opened", root_dir=root)

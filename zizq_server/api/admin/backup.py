@@ -17,7 +17,8 @@ Three stages, so that job traffic never waits on the backup:
    the thread, not memory; a client that goes away stops the thread at its
    next chunk.
 
-The checkpoint directory is removed whatever happens. A failure after the
+The checkpoint directory is removed whatever happens (after a crash, at
+the next startup: ``checkpoint.remove_leftovers``). A failure after the
 head is sent cannot change the status any more: the response is left
 incomplete, which cuts the connection, so the client sees a truncated body
 rather than a short archive that looks whole.
@@ -28,10 +29,9 @@ import concurrent.futures
 import logging
 import os
 import shutil
-import tempfile
 import threading
 
-from queue_core.store import cpu_priority
+from queue_core.store import checkpoint, cpu_priority
 from zizq_server.runtime import runtime
 from zizq_server.tools import archive
 
@@ -49,7 +49,7 @@ _HEADERS = [
 async def backup(request, send):
     await request.body()
     store = runtime.store
-    workdir = tempfile.mkdtemp(prefix=".backup-", dir=os.path.dirname(store.path))
+    workdir = checkpoint.work_dir(store.path)
     try:
         snapshot = os.path.join(workdir, "data")
         try:
