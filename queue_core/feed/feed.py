@@ -49,13 +49,24 @@ _LISTED = frozenset((READY, IN_FLIGHT, SCHEDULED))
 class Turn:
     """What one loop turn changed, as subscribers see it."""
 
-    __slots__ = ("low", "markers", "patched", "steps")
+    __slots__ = ("_marker_events", "low", "markers", "patched", "steps")
 
     def __init__(self) -> None:
         self.steps = []  # list names and MARKERS, in the order they came up
         self.markers = []  # (job id, "completed" | "dead"), in order
         self.patched = False
         self.low = {}  # list name -> smallest key added or removed
+        self._marker_events = None
+
+    def marker_events(self) -> list:
+        """The markers as ``job_changed`` events, built once for every
+        dashboard (each is sent all of them: one per ack and nack)."""
+        if self._marker_events is None:
+            self._marker_events = [
+                {"event": "job_changed", "id": job_id, "status": status}
+                for job_id, status in self.markers
+            ]
+        return self._marker_events
 
     def add_steps(self, steps) -> None:
         for step in steps:

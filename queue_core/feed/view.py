@@ -2,13 +2,18 @@
 
 A ``View`` holds, per list, the subscription (anchor and limit) and the
 window it last sent, and turns each feed ``Turn`` into the events that
-bring the dashboard up to date (ADMIN_AND_CLI.md 6.3): the ack/nack
-markers of jobs it shows, then, per list in the turn's order, the jobs
+bring the dashboard up to date (ADMIN_AND_CLI.md 6.3): one ack/nack
+marker per ack and nack, whatever the dashboard's windows show (the
+spec's table: an ack is ``completed`` for the id, then the in-flight
+diff), then, per list in the turn's order, the jobs
 that left its window (``<list>_removed``) before the ones that entered it
-(``<list>`` with the job). A patch, or a turn that would take more than
-``COLLAPSE`` events, is answered with one ``job_snapshot`` instead, which
-the dashboard applies in one go: a bulk enqueue that fills a 200-job window
-is one message, not 200.
+(``<list>`` with the job). A patch is answered with one ``job_snapshot``
+instead. However many changes a turn holds, it is diffs (the spec's
+snapshots are for connect, subscribe, detail level, patch and missed
+events): coalesced per list, so a bulk enqueue of 10,000 jobs costs a
+200-job window at most 200 additions and 200 removals, never 10,000, and
+a client that cannot keep up is bounded by the server's pacing, which
+sends it one snapshot once it has caught up.
 
 A list is only re-resolved when the turn may have changed its window: a
 full window whose last key sorts before everything the turn added or
@@ -26,9 +31,6 @@ from .admin_job import Jobs, render, window
 from .feed import MARKERS
 from .lists import LIST_NAMES
 from .windows import AROUND, EMPTY, Anchor, Window, resolve, start_of
-
-COLLAPSE = 32  # events in one turn beyond which a snapshot is sent instead
-
 
 class View:
     """What one dashboard subscribes to and was last sent."""
@@ -58,22 +60,15 @@ class View:
         """The events that bring this dashboard from what it was sent to now."""
         if turn.patched:
             return [self.snapshot(jobs)]
-        shown_in_flight = self._shown["in_flight"]
-        pending = []  # (name, removed ids, added ids) or (MARKERS, markers)
-        count = 0
+        events = []
         for step in turn.steps:
             if step == MARKERS:
-                markers = [m for m in turn.markers if m[0] in shown_in_flight]
-                pending.append((MARKERS, markers))
-                count += len(markers)
+                events.extend(turn.marker_events())
                 continue
             diff = self._diff(step, turn.low.get(step))
             if diff is not None:
-                pending.append((step, *diff))
-                count += len(diff[0]) + len(diff[1])
-        if count > COLLAPSE:
-            return [self.snapshot(jobs)]
-        return self._events(pending, jobs)
+                self._diff_events(events, step, *diff, jobs)
+        return events
 
     def _diff(self, name: str, low):
         """``(removed, added)`` ids of a list's window, or None if unchanged."""
@@ -109,29 +104,21 @@ class View:
         start = start_of(anchor, limit, len(job_list), position)
         return start == sent.first_position
 
-    def _events(self, pending, jobs: Jobs) -> list:
-        events = []
-        for step, *rest in pending:
-            if step == MARKERS:
-                for job_id, status in rest[0]:
-                    events.append({"event": "job_changed", "id": job_id, "status": status})
-                continue
-            removed, added = rest
-            gone = f"{step}_removed"
-            for job_id in removed:
-                events.append({"event": "job_changed", "id": job_id, "status": gone})
-            for job_id in added:
-                job = jobs.get(job_id)
-                if job is not None:
-                    events.append(
-                        {
-                            "event": "job_changed",
-                            "id": job_id,
-                            "status": step,
-                            "job": render(job, self.detail),
-                        }
-                    )
-        return events
+    def _diff_events(self, events, name: str, removed, added, jobs: Jobs) -> None:
+        gone = f"{name}_removed"
+        for job_id in removed:
+            events.append({"event": "job_changed", "id": job_id, "status": gone})
+        for job_id in added:
+            job = jobs.get(job_id)
+            if job is not None:
+                events.append(
+                    {
+                        "event": "job_changed",
+                        "id": job_id,
+                        "status": name,
+                        "job": render(job, self.detail),
+                    }
+                )
 
     def _resolve(self, name: str) -> Window:
         anchor, limit = self.subscriptions[name]

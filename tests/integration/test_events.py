@@ -184,6 +184,23 @@ def test_nack_marks_dead_even_when_retried_then_schedules(server, client, events
     stream.close()
 
 
+def test_every_ack_is_marked_even_outside_the_window(server, client, events):
+    """A bulk ack of 1,000 jobs, 990 of them never in the 10-job in-flight
+    window: 1,000 markers, then the window's removals, and no snapshot."""
+    ws = events()
+    ws.next()
+    taken = _ready(client, 1_000)
+    stream = TakeStream(server.port, "prefetch=1000")
+    stream.read_jobs(1_000)
+    ws.barrier()
+    r = client.post("/jobs/success", json={"ids": taken[::-1]})
+    assert r.status_code in (200, 204), r.text
+    got = changes(ws.barrier())
+    assert got[:1_000] == [("completed", job_id) for job_id in taken[::-1]]
+    assert sorted(got[1_000:]) == sorted(("in_flight_removed", i) for i in taken[:10])
+    stream.close()
+
+
 def test_scheduled_enqueue_and_delete_diff_their_lists(server, client, events):
     ws = events()
     ws.next()

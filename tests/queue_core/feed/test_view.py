@@ -5,7 +5,6 @@ import random
 import pytest
 
 from queue_core import feed as feeds
-from queue_core.feed.view import COLLAPSE
 from queue_core.options import FailureRequest
 from queue_core.store.patch import PatchRequest
 
@@ -103,32 +102,54 @@ async def _random_step(store, clock, rng, taker):
         await store.promote_due(1000)
 
 
-def test_markers_name_only_jobs_the_dashboard_shows(store, clock, feed):
+def test_every_ack_and_nack_is_marked_for_every_dashboard(store, clock, feed):
     async def body():
         await store.enqueue([req() for _ in range(12)])
-        dashboard = Dashboard(store, feed, {}, limit=10)
+        narrow = Dashboard(store, feed, {}, limit=1)
+        wide = Dashboard(store, feed, {}, limit=10)
         taker = store.open_taker(None, 0, lambda: None)
         await turn()
         held = list(taker.in_flight)
-        dashboard.events.clear()
+        for dashboard in (narrow, wide):
+            dashboard.events.clear()
         await store.complete_many(held[:2] + held[-1:])
+        await store.fail(held[3], FailureRequest("x", kill=True))
         await turn()
-        markers = [e for e in dashboard.events if e["status"] == "completed"]
-        assert [m["id"] for m in markers] == held[:2]  # the 12th was never shown
-        assert dashboard.events[0]["status"] == "completed"
+        for dashboard in (narrow, wide):
+            markers = [
+                (e["id"], e["status"])
+                for e in dashboard.events
+                if e["status"] in ("completed", "dead")
+            ]
+            assert markers == [
+                (held[0], "completed"),
+                (held[1], "completed"),
+                (held[-1], "completed"),  # never shown in either window
+                (held[3], "dead"),
+            ]
+            assert dashboard.events[0]["status"] == "completed"
+            assert dashboard.events[3]["status"] == "in_flight_removed"
+        assert narrow.events[0] is wide.events[0]  # one marker for both
 
     run(body())
 
 
-def test_a_turn_of_many_changes_is_one_snapshot(store, feed):
+def test_a_turn_of_many_changes_is_diffs_per_list_never_a_snapshot(store, clock, feed):
     async def body():
-        dashboard = Dashboard(store, feed, {}, limit=COLLAPSE + 1)
-        await store.enqueue([req() for _ in range(COLLAPSE + 1)])
+        dashboard = Dashboard(store, feed, {}, limit=50)
+        dashboard.events.clear()
+        await store.enqueue([req(priority=5) for _ in range(1000)])
+        await store.enqueue([req(ready_at=clock() + 60) for _ in range(1000)])
         await turn()
-        assert [e["event"] for e in dashboard.events] == ["job_snapshot", "job_snapshot"]
-        await store.enqueue([req() for _ in range(1000)])
+        statuses = [e["status"] for e in dashboard.events]
+        assert statuses == ["ready"] * 50 + ["scheduled"] * 50
+        dashboard.events.clear()
+        await store.enqueue([req(priority=1) for _ in range(1000)])
         await turn()
-        assert len(dashboard.events) == 2  # the head window did not move
+        statuses = [e["status"] for e in dashboard.events]
+        assert statuses == ["ready_removed"] * 50 + ["ready"] * 50
+        for name in feeds.LIST_NAMES:
+            assert dashboard.shown[name] == dashboard.expected(name)
 
     run(body())
 

@@ -15,13 +15,18 @@ diffs computed after it can never swap places.
 Daphne has no backpressure: a client that stops reading grows its
 transport's buffer for good. So each connection asks its transport how
 many bytes wait unsent (the ``zizq.unsent_bytes`` scope extension the
-server's listener adds), plus what its outbox holds. Past ``BEHIND_BYTES`` it is sent nothing more and
-its views stop being diffed; once the backlog is under
-``CAUGHT_UP_BYTES`` again (looked at on each turn and heartbeat) it is sent
-one fresh snapshot of its windows, the spec's snapshot "after the server
-detects it missed events". A stuck client therefore holds about
-``BEHIND_BYTES`` plus one turn's messages, and costs the job traffic one
-look per turn.
+server's listener adds), plus what its outbox holds. Past ``BEHIND_BYTES``
+(checked as each message is queued, so a turn of thousands of events is cut
+off too) its outbox is dropped, it is sent nothing more and its views stop
+being diffed; once the backlog is under ``CAUGHT_UP_BYTES`` again (looked
+at on each turn and heartbeat) it is sent one fresh snapshot of its
+windows, the spec's snapshot "after the server detects it missed events".
+A stuck client therefore holds about ``BEHIND_BYTES``, and costs the job
+traffic one look per turn.
+
+Every connection is sent a turn's ack/nack markers, so each marker's text
+is encoded once per turn for all of them (``Encoder``); window diffs differ
+per connection and are encoded per connection.
 """
 
 import asyncio
@@ -62,6 +67,33 @@ def window_limit(requested: int) -> int:
     return requested if live_view_licensed() else FREE_TIER_WINDOW_LIMIT
 
 
+class Encoder:
+    """One moment's messages as text, each with the same ``server`` object.
+
+    The events in ``shared`` (a turn's ack/nack markers, which every
+    connection is sent) are encoded once for all connections; any other
+    event is encoded each time (``shared`` keeps those events alive, so
+    their ids cannot be reused while the encoder is).
+    """
+
+    __slots__ = ("_server", "_shared")
+
+    def __init__(self, server: dict, shared=()) -> None:
+        self._server = server
+        self._shared = {id(event): None for event in shared}
+
+    def __call__(self, event: dict) -> str:
+        key = id(event)
+        if key not in self._shared:
+            return orjson.dumps({"server": self._server, **event}).decode()
+        text = self._shared[key]
+        if text is None:
+            text = self._shared[key] = orjson.dumps(
+                {"server": self._server, **event}
+            ).decode()
+        return text
+
+
 class Connection:
     """One ``/events`` client: its view, its outbox and its pacing."""
 
@@ -80,22 +112,22 @@ class Connection:
         """Queue ``events_of(jobs)`` (a snapshot, a find result) unless the
         client is too far behind to be sent anything."""
         jobs = feed.Jobs(runtime.store)
-        server = self.hub.server_status()
-        if self._may_send(jobs, server):
-            self._queue(events_of(jobs), server)
+        encode = Encoder(self.hub.server_status())
+        if self._may_send(jobs, encode):
+            self._queue(events_of(jobs), encode)
 
-    def on_turn(self, turn, jobs, server: dict) -> None:
-        if self._may_send(jobs, server):
-            self._queue(self.view.changes(turn, jobs), server)
+    def on_turn(self, turn, jobs, encode: "Encoder") -> None:
+        if self._may_send(jobs, encode):
+            self._queue(self.view.changes(turn, jobs), encode)
 
-    def on_heartbeat(self, jobs, server: dict) -> None:
-        if self._may_send(jobs, server):
-            self._queue([_HEARTBEAT], server)
+    def on_heartbeat(self, jobs, encode: "Encoder") -> None:
+        if self._may_send(jobs, encode):
+            self._queue([_HEARTBEAT], encode)
 
     def close(self) -> None:
         self._writer.cancel()
 
-    def _may_send(self, jobs, server: dict) -> bool:
+    def _may_send(self, jobs, encode: "Encoder") -> bool:
         """False while the client is behind; a client that has caught up is
         first sent the snapshot it is owed."""
         unsent = self._unsent() + self._outbox_bytes
@@ -103,21 +135,34 @@ class Connection:
             if unsent > CAUGHT_UP_BYTES:
                 return False
             self.behind = False
-            self._queue([self.view.snapshot(jobs)], server)
+            self._queue([self.view.snapshot(jobs)], encode)
         elif unsent > BEHIND_BYTES:
-            self.behind = True
-            self._outbox.clear()
-            self._outbox_bytes = 0
+            self._fall_behind()
             return False
-        return True
+        return not self.behind
 
-    def _queue(self, events, server: dict) -> None:
+    def _fall_behind(self) -> None:
+        self.behind = True
+        self._outbox.clear()
+        self._outbox_bytes = 0
+
+    def _queue(self, events, encode: "Encoder") -> None:
+        """Queue ``events``; past ``BEHIND_BYTES`` the client falls behind
+        at once, so one turn's events (a bulk ack's thousands of markers)
+        never hold more than that either."""
         if not events:
             return
+        room = BEHIND_BYTES - self._unsent() - self._outbox_bytes
+        outbox = self._outbox
+        queued = 0
         for event in events:
-            text = orjson.dumps({"server": server, **event}).decode()
-            self._outbox.append(text)
-            self._outbox_bytes += len(text)
+            text = encode(event)
+            outbox.append(text)
+            queued += len(text)
+            if queued > room:
+                self._fall_behind()
+                return
+        self._outbox_bytes += queued
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
@@ -194,10 +239,10 @@ class Hub:
         if runtime.store.closed:
             return
         jobs = feed.Jobs(runtime.store)
-        server = self.server_status()
+        encode = Encoder(self.server_status(), turn.marker_events())
         for connection in list(self.connections):
             try:
-                connection.on_turn(turn, jobs, server)
+                connection.on_turn(turn, jobs, encode)
             except Exception:
                 logger.exception("admin events: a connection's changes failed")
 
@@ -207,9 +252,9 @@ class Hub:
             if runtime.store.closed:
                 continue
             jobs = feed.Jobs(runtime.store)
-            server = self.server_status()
+            encode = Encoder(self.server_status(), (_HEARTBEAT,))
             for connection in list(self.connections):
-                connection.on_heartbeat(jobs, server)
+                connection.on_heartbeat(jobs, encode)
 
 
 hub = Hub()
