@@ -1,0 +1,285 @@
+"""The sync and asyncio clients: every call of the Zizq API.
+
+``_Api`` holds the calls once; each method builds a ``calls.Call`` and hands
+it to ``_send``, which returns the value in ``Client`` and an awaitable in
+``AsyncClient``, so ``client.get(id)`` and ``await aclient.get(id)`` share
+one definition. Connections are pooled by httpx (keep-alive on HTTP/1.1,
+one multiplexed connection on HTTP/2); an error status becomes the
+exception ``errors.error_for`` picks and a network failure becomes
+``ConnectionFailed``.
+"""
+
+from contextlib import asynccontextmanager, contextmanager
+
+import httpx
+
+from . import calls
+from .codec import STREAM_ACCEPT, decode, encode, frame_decoder
+from .errors import ConnectionFailed, error_for
+from .middleware import chain
+from .models import Job
+from .params import failure_body, job_params, patch_body
+from .query import AsyncQuery, Query
+from .transport import ClientConfig
+
+
+class _Api:
+    """The API calls, shared by both clients."""
+
+    config: ClientConfig
+
+    def _setup(self, config, options, middleware) -> None:
+        if config is None:
+            config = ClientConfig(**options)
+        elif options:
+            config = config.using(**options)
+        self.config = config
+        self.middleware = list(middleware)
+        self._content_type = {"content-type": config.content_type}
+
+    def _body(self, call: calls.Call):
+        if call.body is None:
+            return None
+        return encode(self.config.format, call.body)
+
+    def _result(self, call: calls.Call, response: httpx.Response):
+        body = decode(response.headers.get("content-type", ""), response.content)
+        if response.status_code >= 400:
+            raise error_for(response.status_code, body, call.path)
+        return call.parse(body)
+
+    def health(self):
+        return self._send(calls.health())
+
+    def version(self):
+        return self._send(calls.version())
+
+    def enqueue_raw(self, *, queue: str, type: str, payload, **options):
+        """Enqueue one job by its wire fields (any language's job type)."""
+        return self.enqueue_params(
+            job_params(queue=queue, type=type, payload=payload, **options)
+        )
+
+    def enqueue_params(self, params: dict):
+        return self._enqueue([params], single=True)
+
+    def enqueue_bulk(self, jobs: list):
+        """Enqueue job-parameter dicts atomically, as one request."""
+        return self._enqueue(list(jobs), single=False)
+
+    def ack(self, job_id: str):
+        return self._send(calls.ack(job_id))
+
+    def ack_bulk(self, ids):
+        return self._send(calls.ack_bulk(ids))
+
+    def nack(self, job_id: str, message: str, **failure):
+        """Report a failure; ``retry_at``/``kill`` override the backoff."""
+        return self._send(calls.nack(job_id, failure_body(message, **failure)))
+
+    def queues(self):
+        return self._send(calls.queues())
+
+    def get(self, job_id: str):
+        return self._send(calls.get(job_id))
+
+    def count(self, **filters):
+        return self._send(calls.count(calls.filter_params(filters)))
+
+    def error(self, job_id: str, attempt: int):
+        return self._send(calls.error(job_id, attempt))
+
+    def update(self, job_id: str, **patch):
+        """Change one job (queue, priority, ready_at and the overrides)."""
+        return self._send(calls.update(job_id, patch_body(**patch)))
+
+    def delete(self, job_id: str):
+        return self._send(calls.delete(job_id))
+
+    def reset(self):
+        """Delete every job and cron group (tests and development only)."""
+        return self._send(calls.reset())
+
+    def _stream_request(self, queues, prefetch: int, worker_id):
+        params = {"prefetch": str(prefetch)}
+        if queues:
+            params["queue"] = queues if isinstance(queues, str) else ",".join(queues)
+        headers = {"accept": STREAM_ACCEPT[self.config.format]}
+        if worker_id:
+            headers["worker-id"] = worker_id
+        return params, headers
+
+
+class Client(_Api):
+    """A blocking client; use as a context manager or call ``close()``."""
+
+    def __init__(
+        self, config: ClientConfig | None = None, *, middleware=(), **options
+    ) -> None:
+        self._setup(config, options, middleware)
+        self._http = httpx.Client(**self.config.httpx_kwargs())
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def jobs(self) -> Query:
+        """A lazy query over every job; narrow it with ``.filter(...)``."""
+        return Query(self)
+
+    def errors(self, job_id: str, *, order: str = "asc", page_size: int = 200):
+        """Every error record of a job, oldest attempt first by default."""
+        params = {"order": order, "limit": str(page_size)}
+        records = []
+        while True:
+            page, following = self._send(calls.errors_page(job_id, params))
+            records += page
+            if following is None or not page:
+                return records
+            params = {**params, "from": str(page[-1].attempt)}
+
+    def _send(self, call: calls.Call):
+        try:
+            response = self._http.request(
+                call.method,
+                call.path,
+                params=call.params,
+                content=self._body(call),
+                headers=self._content_type if call.body is not None else None,
+            )
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"{call.method} {call.path}: {exc!r}") from exc
+        return self._result(call, response)
+
+    def _enqueue(self, jobs: list, single: bool):
+        def send(jobs):
+            if single and len(jobs) == 1:
+                return [self._send(calls.enqueue(jobs[0]))]
+            return self._send(calls.enqueue_bulk(jobs))
+
+        result = chain(self.middleware, "enqueue", send)(jobs)
+        return result[0] if single else result
+
+    @contextmanager
+    def take(
+        self,
+        queues=None,
+        *,
+        prefetch: int = 1,
+        worker_id=None,
+        read_timeout: float = 30.0,
+    ):
+        """Open a take stream on its own connection (closing it is what
+        returns undelivered jobs: httpx does not reset an HTTP/2 stream it
+        stops reading); yields an iterator of lists of ``Job``."""
+        params, headers = self._stream_request(queues, prefetch, worker_id)
+        frames = frame_decoder(self.config.format)
+        try:
+            with (
+                httpx.Client(**self.config.httpx_kwargs(read_timeout)) as http,
+                http.stream(
+                    "GET", "/jobs/take", params=params, headers=headers
+                ) as response,
+            ):
+                if response.status_code >= 400:
+                    response.read()
+                    self._result(calls.Call("GET", "/jobs/take", None), response)
+                yield (
+                    [Job(wire) for wire in frames.feed(chunk)]
+                    for chunk in response.iter_raw()
+                )
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"take stream: {exc!r}") from exc
+
+
+class AsyncClient(_Api):
+    """An asyncio client; use with ``async with`` or ``await aclose()``."""
+
+    def __init__(
+        self, config: ClientConfig | None = None, *, middleware=(), **options
+    ) -> None:
+        self._setup(config, options, middleware)
+        self._http = httpx.AsyncClient(**self.config.httpx_kwargs())
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def jobs(self) -> AsyncQuery:
+        return AsyncQuery(self)
+
+    async def errors(self, job_id: str, *, order: str = "asc", page_size: int = 200):
+        params = {"order": order, "limit": str(page_size)}
+        records = []
+        while True:
+            page, following = await self._send(calls.errors_page(job_id, params))
+            records += page
+            if following is None or not page:
+                return records
+            params = {**params, "from": str(page[-1].attempt)}
+
+    async def _send(self, call: calls.Call):
+        try:
+            response = await self._http.request(
+                call.method,
+                call.path,
+                params=call.params,
+                content=self._body(call),
+                headers=self._content_type if call.body is not None else None,
+            )
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"{call.method} {call.path}: {exc!r}") from exc
+        return self._result(call, response)
+
+    async def _enqueue(self, jobs: list, single: bool):
+        async def send(jobs):
+            if single and len(jobs) == 1:
+                return [await self._send(calls.enqueue(jobs[0]))]
+            return await self._send(calls.enqueue_bulk(jobs))
+
+        result = await chain(self.middleware, "aenqueue", send)(jobs)
+        return result[0] if single else result
+
+    @asynccontextmanager
+    async def take(
+        self,
+        queues=None,
+        *,
+        prefetch: int = 1,
+        worker_id=None,
+        read_timeout: float = 30.0,
+    ):
+        """Open a take stream on its own connection (see ``Client.take``);
+        yields an async iterator of lists of ``Job``."""
+        params, headers = self._stream_request(queues, prefetch, worker_id)
+        frames = frame_decoder(self.config.format)
+
+        async def batches(response):
+            async for chunk in response.aiter_raw():
+                yield [Job(wire) for wire in frames.feed(chunk)]
+
+        try:
+            async with (
+                httpx.AsyncClient(**self.config.httpx_kwargs(read_timeout)) as http,
+                http.stream(
+                    "GET", "/jobs/take", params=params, headers=headers
+                ) as response,
+            ):
+                if response.status_code >= 400:
+                    await response.aread()
+                    self._result(calls.Call("GET", "/jobs/take", None), response)
+                yield batches(response)
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"take stream: {exc!r}") from exc

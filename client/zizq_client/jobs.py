@@ -1,0 +1,189 @@
+"""Declaring jobs: ``@job`` turns a sync or async function into a
+``JobDefinition[P, R]`` that enqueues itself with the function's own
+signature (ParamSpec), and that a worker can run from a delivered payload.
+
+The payload is ``{"args": [...], "kwargs": {...}}``, the Ruby client's
+shape, so Ruby and Python can enqueue each other's jobs; a payload of any
+other shape (say, from a Node producer) is passed to the function as its
+one argument. ``using()`` returns a copy with overrides, like
+``django.tasks``' ``Task.using``; defaults for the client that enqueues
+come from ``configure()`` or ``ZIZQ_URL``.
+"""
+
+import asyncio
+import hashlib
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from . import registry
+from .client import AsyncClient, Client
+from .models import Backoff, Retention, Unique
+from .params import job_params
+from .transport import ClientConfig
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_defaults: dict = {"config": None, "client": None, "async": {}, "override": None}
+
+
+def configure(config: ClientConfig | None = None, **options) -> ClientConfig:
+    """Set how ``enqueue()`` reaches the server when no client is given."""
+    _defaults["config"] = config.using(**options) if config else ClientConfig(**options)
+    _defaults["client"] = None
+    _defaults["async"] = {}
+    return _defaults["config"]
+
+
+def override_clients(pair) -> object:
+    """Make ``pair`` (a sync and an async client) the defaults, or None to
+    restore them; returns the previous override (the testing fixture)."""
+    previous, _defaults["override"] = _defaults["override"], pair
+    return previous
+
+
+def default_client() -> Client:
+    if _defaults["override"] is not None:
+        return _defaults["override"][0]
+    if _defaults["client"] is None:
+        _defaults["client"] = Client(_defaults["config"])
+    return _defaults["client"]
+
+
+def default_async_client() -> AsyncClient:
+    """One ``AsyncClient`` per event loop (httpx binds to the loop)."""
+    if _defaults["override"] is not None:
+        return _defaults["override"][1]
+    loop = asyncio.get_running_loop()
+    clients = _defaults["async"]
+    if loop not in clients:
+        clients.clear()
+        clients[loop] = AsyncClient(_defaults["config"])
+    return clients[loop]
+
+
+def payload_of(args: tuple, kwargs: dict) -> dict:
+    return {"args": list(args), "kwargs": dict(kwargs)}
+
+
+def arguments_of(payload) -> tuple:
+    """``(args, kwargs)`` for a payload, the Ruby shape or any other."""
+    if isinstance(payload, dict) and payload and set(payload) <= {"args", "kwargs"}:
+        return list(payload.get("args", ())), dict(payload.get("kwargs", {}))
+    return [payload], {}
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    queue: str = "default"
+    priority: int | None = None
+    retry_limit: int | None = None
+    backoff: Backoff | None = None
+    retention: Retention | None = None
+    unique: Unique | None = None
+    delay: Any = None
+    ready_at: Any = None
+    client: Any = None
+
+
+@dataclass(frozen=True)
+class JobDefinition(Generic[P, R]):
+    """A declared job; call it to run it here, ``enqueue()`` to queue it."""
+
+    fn: Callable[P, R]
+    type_name: str
+    options: JobOptions = field(default_factory=JobOptions)
+    throws: tuple = ()
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.fn)
+
+    def using(self, **overrides) -> "JobDefinition[P, R]":
+        """A copy with other options (queue, priority, delay, ready_at,
+        retry_limit, backoff, retention, unique, client)."""
+        return replace(self, options=replace(self.options, **overrides))
+
+    def params(self, *args: P.args, **kwargs: P.kwargs) -> dict:
+        """The job parameters an enqueue of this call sends."""
+        o = self.options
+        unique = o.unique
+        return job_params(
+            queue=o.queue,
+            type=self.type_name,
+            payload=payload_of(args, kwargs),
+            priority=o.priority,
+            delay=o.delay,
+            ready_at=o.ready_at,
+            retry_limit=o.retry_limit,
+            backoff=o.backoff,
+            retention=o.retention,
+            unique_key=self.unique_key(args, kwargs) if unique else None,
+            unique_while=unique.while_ if unique else None,
+        )
+
+    def unique_key(self, args: tuple, kwargs: dict) -> str:
+        """The type name plus a SHA-256 of the arguments the key covers."""
+        key = self.options.unique.key
+        if isinstance(key, str):
+            return key
+        if key is not None:
+            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = (), {name: bound.arguments[name] for name in key}
+        data = json.dumps([list(args), kwargs], sort_keys=True, separators=(",", ":"))
+        return f"{self.type_name}:{hashlib.sha256(data.encode()).hexdigest()}"
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs):
+        client = self.options.client or default_client()
+        return client.enqueue_params(self.params(*args, **kwargs))
+
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs):
+        client = self.options.client or default_async_client()
+        return await client.enqueue_params(self.params(*args, **kwargs))
+
+    def invoke(self, payload) -> R | Awaitable:
+        args, kwargs = arguments_of(payload)
+        return self.fn(*args, **kwargs)
+
+
+def job(
+    fn: Callable[P, R] | None = None,
+    *,
+    queue: str = "default",
+    type: str | None = None,
+    priority: int | None = None,
+    retry_limit: int | None = None,
+    backoff: Backoff | None = None,
+    retention: Retention | None = None,
+    unique: Unique | None = None,
+    throws: tuple = (),
+):
+    """Declare a job; ``type`` defaults to ``"module.function"``. Exceptions
+    listed in ``throws`` kill the job instead of retrying it."""
+
+    def declare(fn: Callable[P, R]) -> JobDefinition[P, R]:
+        options = JobOptions(
+            queue=queue,
+            priority=priority,
+            retry_limit=retry_limit,
+            backoff=backoff,
+            retention=retention,
+            unique=unique,
+        )
+        type_name = type or f"{fn.__module__}.{fn.__qualname__}"
+        definition = JobDefinition(fn, type_name, options, tuple(throws))
+        registry.register(definition)
+        return definition
+
+    return declare if fn is None else declare(fn)
