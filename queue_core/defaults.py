@@ -39,6 +39,9 @@ DEFAULT_DEAD_JOB_RETENTION_MS = 7 * 24 * 3600 * 1000
 DEFAULT_REAPER_CHECK_INTERVAL_MS = 30_000
 REAPER_BATCH_SIZE = 1000
 DEFAULT_SCHEDULER_BATCH_SIZE = 200
+# Cron entries fired per pass (one enqueue call, one write batch), so a
+# second with 10,000 due entries is 10 loop turns, not one long one.
+CRON_FIRE_BATCH_SIZE = 1000
 
 DEFAULT_COMMIT_MODE = "buffered"
 DEFAULT_CACHE_SIZE_BYTES = 256 * 1000 * 1000

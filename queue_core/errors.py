@@ -31,6 +31,10 @@ class NotFound(QueueError):
     """Raised when the addressed job or record does not exist (HTTP 404)."""
 
 
+class Conflict(QueueError):
+    """Raised when a record to create already exists (HTTP 409)."""
+
+
 class Forbidden(QueueError):
     """Raised when a feature needs a licence tier that is not loaded (HTTP 403)."""
 

@@ -7,7 +7,9 @@ not in them is refused (``api.websocket``).
 """
 
 from .api.admin import backup, compact, events
-from .api.primary import ack, cron, enqueue, health, modify, query, take
+from .api.primary import ack, enqueue, health, modify, query, take
+from .api.primary.cron import entries as cron_entries
+from .api.primary.cron import groups as cron_groups
 
 PRIMARY_HTTP = (
     (("health",), {"GET": health.health}),
@@ -35,24 +37,24 @@ PRIMARY_HTTP = (
     (("jobs", "{}", "failure"), {"POST": ack.failure}),
     (("jobs", "{}", "errors"), {"GET": query.list_errors}),
     (("jobs", "{}", "errors", "{}"), {"GET": query.get_error}),
-    (("crons",), {"GET": cron.gated, "DELETE": cron.gated}),
+    (("crons",), {"GET": cron_groups.list_groups, "DELETE": cron_groups.delete_all}),
     (
         ("crons", "{}"),
         {
-            "GET": cron.gated,
-            "PUT": cron.gated_after_body,
-            "PATCH": cron.gated_after_body,
-            "DELETE": cron.gated,
+            "GET": cron_groups.get_group,
+            "PUT": cron_groups.put_group,
+            "PATCH": cron_groups.patch_group,
+            "DELETE": cron_groups.delete_group,
         },
     ),
-    (("crons", "{}", "entries"), {"POST": cron.gated_after_body}),
+    (("crons", "{}", "entries"), {"POST": cron_entries.add_entry}),
     (
         ("crons", "{}", "entries", "{}"),
         {
-            "GET": cron.gated,
-            "PUT": cron.gated_after_body,
-            "PATCH": cron.gated_after_body,
-            "DELETE": cron.gated,
+            "GET": cron_entries.get_entry,
+            "PUT": cron_entries.put_entry,
+            "PATCH": cron_entries.patch_entry,
+            "DELETE": cron_entries.delete_entry,
         },
     ),
 )

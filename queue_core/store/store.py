@@ -33,6 +33,7 @@ from . import (
     scan,
     scheduled,
 )
+from .cron import Crons
 from .keyspace import Keyspace, open_db
 from .take import Dispatcher, Taker
 
@@ -60,12 +61,15 @@ class Store:
         self.dispatcher = Dispatcher(self)
         self.feed = None  # the dashboard feed, while /events has clients
         self.schedule_changed = asyncio.Event()
+        self.crons = Crons(self)  # cron groups and their time index
         self.closed = False
 
     # -- lifecycle -------------------------------------------------------------
 
     def recover(self) -> recover.RecoveryReport:
-        return recover.recover(self)
+        report = recover.recover(self)
+        self.crons.load()
+        return report
 
     def close(self) -> None:
         """Requeue what open takers hold, then flush and close the database."""
@@ -164,6 +168,8 @@ class Store:
         return deleted
 
     async def reset(self) -> int:
+        """Every cron group, then every job (API.md 7.5.6)."""
+        await self.crons.delete_all()
         return await self.delete_matching(JobFilter())
 
     async def patch(self, job_id: str, request):

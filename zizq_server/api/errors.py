@@ -5,6 +5,7 @@ this module only chooses the status code.
 """
 
 from queue_core.errors import (
+    Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -16,6 +17,7 @@ STATUS_BY_ERROR = (
     (InvalidInput, 400),
     (Forbidden, 403),
     (NotFound, 404),
+    (Conflict, 409),
     (Unprocessable, 422),
 )
 

@@ -21,7 +21,7 @@ import time
 
 from django.core.management import CommandError
 
-from queue_core.background import reaper, scheduler
+from queue_core.background import cron, reaper, scheduler
 from queue_core.clock import now_ms
 from queue_core.errors import StorageError
 from queue_core.options import EngineConfig, StorageTuning
@@ -83,7 +83,7 @@ def open_store(config) -> Store:
         "in-memory indexes rebuilt",
         ready=report.ready,
         scheduled=report.scheduled,
-        cron=0,
+        cron=store.crons.entry_count(),
     )
     return store
 
@@ -167,6 +167,11 @@ def run(config, licence_key: licence.LicenceKey) -> None:
         tasks.append(
             asyncio.ensure_future(
                 reaper.run(store, config.reaper_check_interval_ms, runtime.shutdown)
+            )
+        )
+        tasks.append(
+            asyncio.ensure_future(
+                cron.run(store, runtime.licence.allows, runtime.shutdown)
             )
         )
         if watch:

@@ -1,0 +1,67 @@
+"""The cron scheduler loop: fires cron entries when their time comes.
+
+It sleeps until the earliest ``next_enqueue_at`` of the store's cron time
+index, or until a cron change wakes it (``Crons.changed``: a new or
+redefined entry may be due sooner), then fires every due entry, in passes
+of ``CRON_FIRE_BATCH_SIZE`` that follow each other at once while entries
+remain due. Firing is a store operation (store/cron_fire.py); this loop only
+times it and writes the log line per enqueued job.
+
+Cron scheduling is licensed: ``licensed(FEATURE)`` is asked before every
+pass. Without a licence the loop fires nothing and asks again every
+second; entries stay due meanwhile, and fire once (no back-fill) on the
+first pass after a licence is back.
+"""
+
+import asyncio
+import logging
+
+from ..cron import FEATURE
+from ..defaults import CRON_FIRE_BATCH_SIZE
+
+logger = logging.getLogger("zizq.cron")
+
+_UNLICENSED_RECHECK_S = 1.0
+_RETRY_AFTER_ERROR_S = 1.0
+
+
+async def run(store, licensed, shutdown: asyncio.Event) -> None:
+    crons = store.crons
+    while not shutdown.is_set():
+        crons.changed.clear()
+        if not licensed(FEATURE):
+            await _wait(crons.changed, _UNLICENSED_RECHECK_S)
+            continue
+        try:
+            fired = await crons.fire_due(CRON_FIRE_BATCH_SIZE)
+        except Exception:
+            logger.exception("cron pass failed; retrying")
+            await asyncio.sleep(_RETRY_AFTER_ERROR_S)
+            continue
+        for group, entry, next_at in fired:
+            _log_fired(group, entry, next_at)
+        # A full pass may leave more due: the timeout is 0 then.
+        await _wait(crons.changed, _until_next(store))
+
+
+def _until_next(store):
+    """Seconds until the earliest occurrence, None when there is none."""
+    head = store.crons.due.peek()
+    if head is None:
+        return None
+    return max(0, head[0] - store.clock()) / 1000
+
+
+async def _wait(event: asyncio.Event, timeout) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        pass
+
+
+def _log_fired(group: str, entry: str, next_at) -> None:
+    shown = "None" if next_at is None else f"Some({next_at})"
+    logger.info(
+        "cron job enqueued",
+        extra={"fields": {"group": group, "entry": entry, "next_enqueue_at": shown}},
+    )

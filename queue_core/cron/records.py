@@ -1,0 +1,162 @@
+"""Cron groups and entries as the engine keeps them, and their stored form.
+
+A group holds its entries by name; an entry holds its definition (the
+expression, its zone, the job template), its pause bookkeeping and its
+schedule state (``next_enqueue_at``, ``last_enqueue_at``). The template is
+an ``EnqueueRequest`` without ``ready_at`` (API.md 7.6.1): firing enqueues
+it as it is, through the enqueue operation the API uses.
+
+Records are msgpack arrays with a fixed field order, like job records
+(codec): a group's record holds its own state only, and each entry is a
+record of its own, so that firing an entry rewrites that entry alone, in
+the batch that holds the job it enqueued.
+"""
+
+from typing import NamedTuple
+
+import msgpack
+
+from ..options import EnqueueRequest
+from ..types import Backoff, Batch, Retention
+
+_packb = msgpack.Packer(use_bin_type=True).pack
+
+
+class EntryDefinition(NamedTuple):
+    """An entry as a request defines it (``paused`` None: not given)."""
+
+    name: str
+    expression: str
+    timezone: str | None
+    paused: bool | None
+    job: EnqueueRequest
+
+
+class CronEntry:
+    """One entry of a group, with its pause and schedule state."""
+
+    __slots__ = (
+        "expression",
+        "job",
+        "last_enqueue_at",
+        "name",
+        "next_enqueue_at",
+        "paused",
+        "paused_at",
+        "resumed_at",
+        "timezone",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        expression: str,
+        timezone: str | None,
+        job: EnqueueRequest,
+        paused: bool = False,
+        paused_at: int | None = None,
+        resumed_at: int | None = None,
+        next_enqueue_at: int | None = None,
+        last_enqueue_at: int | None = None,
+    ) -> None:
+        self.name = name
+        self.expression = expression
+        self.timezone = timezone
+        self.job = job
+        self.paused = paused
+        self.paused_at = paused_at
+        self.resumed_at = resumed_at
+        self.next_enqueue_at = next_enqueue_at
+        self.last_enqueue_at = last_enqueue_at
+
+
+class CronGroup:
+    """A named group of entries; ``entries`` maps names to entries."""
+
+    __slots__ = ("entries", "name", "paused", "paused_at", "resumed_at")
+
+    def __init__(
+        self,
+        name: str,
+        paused: bool = False,
+        paused_at: int | None = None,
+        resumed_at: int | None = None,
+    ) -> None:
+        self.name = name
+        self.paused = paused
+        self.paused_at = paused_at
+        self.resumed_at = resumed_at
+        self.entries = {}
+
+
+def encode_group(group: CronGroup) -> bytes:
+    return _packb([group.paused, group.paused_at, group.resumed_at])
+
+
+def decode_group(name: str, data: bytes) -> CronGroup:
+    paused, paused_at, resumed_at = msgpack.unpackb(data)
+    return CronGroup(name, paused, paused_at, resumed_at)
+
+
+def encode_entry(entry: CronEntry) -> bytes:
+    return _packb(
+        [
+            entry.expression,
+            entry.timezone,
+            entry.paused,
+            entry.paused_at,
+            entry.resumed_at,
+            entry.next_enqueue_at,
+            entry.last_enqueue_at,
+            _template_fields(entry.job),
+        ]
+    )
+
+
+def decode_entry(name: str, data: bytes) -> CronEntry:
+    fields = msgpack.unpackb(data)
+    expression, timezone, paused, paused_at, resumed_at, next_at, last_at, job = fields
+    return CronEntry(
+        name,
+        expression,
+        timezone,
+        _template(job),
+        paused,
+        paused_at,
+        resumed_at,
+        next_at,
+        last_at,
+    )
+
+
+def _template_fields(job: EnqueueRequest) -> list:
+    return [
+        job.type,
+        job.queue,
+        job.payload,
+        job.priority,
+        job.retry_limit,
+        None if job.backoff is None else list(job.backoff),
+        None if job.retention is None else list(job.retention),
+        job.unique_key,
+        job.unique_while,
+        None if job.batch is None else list(job.batch),
+    ]
+
+
+def _template(fields: list) -> EnqueueRequest:
+    job_type, queue, payload, priority, retry_limit = fields[:5]
+    backoff, retention, unique_key, unique_while, batch = fields[5:]
+    return EnqueueRequest(
+        job_type,
+        queue,
+        payload,
+        priority,
+        None,
+        retry_limit,
+        None if backoff is None else Backoff(*backoff),
+        None if retention is None else Retention(*retention),
+        unique_key,
+        unique_while,
+        None if batch is None else Batch(*batch),
+    )

@@ -1,0 +1,187 @@
+"""Cron groups and entries: their RocksDB records, the in-memory mirror,
+and the time index the cron scheduler sleeps on.
+
+Key layout (beside the job keys of ``codec``; names hold no NUL, API.md
+2.4, so the separator is unambiguous and a group's entries follow its own
+record in entry-name order):
+
+    C <group utf-8> 00                 -> group record (cron.records)
+    C <group utf-8> 00 <entry utf-8>   -> entry record, with its schedule state
+
+RocksDB holds the truth; ``Crons`` mirrors every group and entry in memory
+(loaded at start-up), so reads and the scheduler's passes touch no disk,
+and keeps the entries that have a next occurrence in a ``TimeIndex`` keyed
+``group NUL entry``. Every change goes through ``save_entry``/
+``drop_entry``/``save_group``/``drop_group``, which write the pending batch
+(the caller's operation commits it) and keep the index and the mirror
+in step, and wake the scheduler (``changed``): a change may move the
+earliest occurrence. The operations themselves are ``store.cron_define``
+(definitions) and ``store.cron_fire`` (firing).
+"""
+
+import asyncio
+
+from ..cron.records import decode_entry, decode_group, encode_entry, encode_group
+from ..errors import NotFound
+from ..index import TimeIndex
+from . import cron_define, cron_fire
+
+TAG = b"C"
+_TAG_END = b"D"
+
+
+def group_key(group: str) -> bytes:
+    return TAG + group.encode() + b"\x00"
+
+
+def entry_key(group: str, entry: str) -> bytes:
+    return TAG + group.encode() + b"\x00" + entry.encode()
+
+
+def due_key(group: str, entry: str) -> str:
+    return f"{group}\0{entry}"
+
+
+class Crons:
+    """The store's cron groups: mirror, time index and operations."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.groups = {}  # name -> CronGroup (its entries by name)
+        self.due = TimeIndex()  # due_key -> next_enqueue_at
+        self.changed = asyncio.Event()
+
+    # -- start-up ------------------------------------------------------------
+
+    def load(self) -> int:
+        """Read every group and entry from the database; returns the entries."""
+        count = 0
+        for key, value in self.store.ks.scan(TAG, _TAG_END):
+            group_name, _, entry_name = key[1:].partition(b"\x00")
+            group_name = group_name.decode()
+            if not entry_name:
+                self.groups[group_name] = decode_group(group_name, value)
+                continue
+            entry = decode_entry(entry_name.decode(), value)
+            self.groups[group_name].entries[entry.name] = entry
+            self._index(group_name, entry)
+            count += 1
+        return count
+
+    # -- reads ---------------------------------------------------------------
+
+    def entry_count(self) -> int:
+        return sum(len(group.entries) for group in self.groups.values())
+
+    def names(self) -> list:
+        """Group names in byte order (code-point order is UTF-8 byte order)."""
+        return sorted(self.groups)
+
+    def group(self, name: str):
+        group = self.groups.get(name)
+        if group is None:
+            raise NotFound(f"cron group '{name}' not found")
+        return group
+
+    def entry(self, group_name: str, name: str):
+        group = self.groups.get(group_name)
+        entry = None if group is None else group.entries.get(name)
+        if entry is None:
+            raise NotFound(f"cron entry '{name}' not found in group '{group_name}'")
+        return entry
+
+    # -- the writes every operation goes through ------------------------------
+
+    def save_group(self, group) -> None:
+        self.groups[group.name] = group
+        self.store.ks.put(group_key(group.name), encode_group(group))
+        self.changed.set()
+
+    def save_entry(self, group, entry) -> None:
+        group.entries[entry.name] = entry
+        self.store.ks.put(entry_key(group.name, entry.name), encode_entry(entry))
+        self._index(group.name, entry)
+        self.changed.set()
+
+    def drop_entry(self, group, name: str) -> None:
+        del group.entries[name]
+        self.store.ks.delete(entry_key(group.name, name))
+        self.due.remove(due_key(group.name, name))
+        self.changed.set()
+
+    def drop_group(self, group) -> int:
+        """Delete a group and its entries; returns the records deleted."""
+        records = len(group.entries) + 1
+        for name in list(group.entries):
+            self.drop_entry(group, name)
+        del self.groups[group.name]
+        self.store.ks.delete(group_key(group.name))
+        return records
+
+    def _index(self, group_name: str, entry) -> None:
+        key = due_key(group_name, entry.name)
+        if entry.next_enqueue_at is None:
+            self.due.remove(key)
+        elif self.due.get(key) != entry.next_enqueue_at:
+            self.due.add(key, entry.next_enqueue_at)
+
+    # -- operations (API.md 7.6.4) ---------------------------------------------
+
+    async def put_group(self, name: str, paused, definitions):
+        group = cron_define.put_group(self, name, paused, definitions, self._now())
+        await self._commit()
+        return group
+
+    async def patch_group(self, name: str, paused: bool):
+        group = cron_define.patch_group(self, name, paused, self._now())
+        await self._commit()
+        return group
+
+    async def delete_group(self, name: str) -> None:
+        self.drop_group(self.group(name))
+        await self._commit()
+
+    async def delete_all(self) -> int:
+        """Delete every group (``DELETE /crons``, ``POST /reset``)."""
+        records = 0
+        groups = list(self.groups.values())
+        for group in groups:
+            records += self.drop_group(group)
+        await self._commit()
+        await self.store._compact_after(records)
+        return len(groups)
+
+    async def add_entry(self, group_name: str, definition):
+        entry = cron_define.add_entry(self, group_name, definition, self._now())
+        await self._commit()
+        return entry
+
+    async def put_entry(self, group_name: str, name: str, definition):
+        entry = cron_define.put_entry(self, group_name, name, definition, self._now())
+        await self._commit()
+        return entry
+
+    async def patch_entry(self, group_name: str, name: str, paused: bool):
+        entry = self.entry(group_name, name)
+        cron_define.patch_entry(self, group_name, entry, paused, self._now())
+        await self._commit()
+        return entry
+
+    async def delete_entry(self, group_name: str, name: str) -> None:
+        self.entry(group_name, name)
+        self.drop_entry(self.groups[group_name], name)
+        await self._commit()
+
+    async def fire_due(self, limit: int) -> list:
+        """Fire up to ``limit`` due entries (store.cron_fire); returns
+        ``(group, entry, next_enqueue_at)`` of each that enqueued a job."""
+        fired = cron_fire.fire_due(self, self._now(), limit)
+        config = self.store.config
+        await self.store.ks.commit(config.enqueue_fsync, config.enqueue_batch_size)
+        return fired
+
+    def _now(self) -> int:
+        return self.store.clock()
+
+    async def _commit(self) -> None:
+        await self.store.ks.commit(self.store.config.default_fsync)

@@ -1,0 +1,382 @@
+"""Cron scheduling over a real server with a pro licence (API.md 7.6, CRON-*).
+
+One licensed server serves the module (each test starts from ``POST
+/reset``); the tests that kill or restart a server start their own.
+Firing is watched on ``* * * * * *`` entries, which are due every second.
+"""
+
+import time
+
+import pytest
+
+from tests.zizq_server.licence.keys import Issuer
+
+from .server import ServerProcess
+
+JOB = {"queue": "reports", "type": "build", "payload": {"full": True}}
+
+
+def entry(name="e", expression="0 6 * * *", **fields):
+    return {"name": name, "expression": expression, "job": dict(JOB), **fields}
+
+
+@pytest.fixture(scope="module")
+def licence_args(tmp_path_factory):
+    issuer = Issuer()
+    path = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "issuer.pem")
+    token = issuer.token(exp=int(time.time()) + 86_400)
+    return ("-k", token, "--license-public-key", path)
+
+
+@pytest.fixture(scope="module")
+def pro_server(tmp_path_factory, licence_args):
+    server = ServerProcess(str(tmp_path_factory.mktemp("root")), licence_args).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def client(pro_server):
+    with pro_server.client() as c:
+        assert c.post("/reset").status_code == 204
+        yield c
+
+
+def wait_until(condition, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.05)
+    return result
+
+
+def jobs(client, queue="reports") -> list:
+    return client.get("/jobs", params={"queue": queue}).json()["jobs"]
+
+
+def test_put_group_answers_the_group_in_request_order(client):
+    """CRON-02, CRON-12: shapes, key order, defaults filled in."""
+    before = int(time.time() * 1000)
+    r = client.put(
+        "/crons/default",
+        json={
+            "entries": [
+                entry(
+                    "warehouse", timezone="Europe/Rome", job={**JOB, "priority": 1000}
+                ),
+                entry(
+                    "tokens",
+                    "*/15 * * * *",
+                    job={
+                        **JOB,
+                        "retry_limit": 3,
+                        "backoff": {"exponent": 2, "base_ms": 10, "jitter_ms": 0},
+                        "retention": {"dead_ms": 5},
+                    },
+                ),
+            ]
+        },
+    )
+    assert r.status_code == 200
+    group = r.json()
+    assert list(group) == ["name", "paused", "entries"]
+    assert (group["name"], group["paused"]) == ("default", False)
+    warehouse, tokens = group["entries"]
+    assert list(warehouse) == [
+        "name",
+        "expression",
+        "timezone",
+        "paused",
+        "job",
+        "next_enqueue_at",
+    ]
+    assert warehouse["job"] == {
+        "type": "build",
+        "queue": "reports",
+        "priority": 1000,
+        "payload": {"full": True},
+    }
+    assert list(tokens) == ["name", "expression", "paused", "job", "next_enqueue_at"]
+    assert list(tokens["job"]) == [
+        "type",
+        "queue",
+        "priority",
+        "payload",
+        "retry_limit",
+        "backoff",
+        "retention",
+    ]
+    assert tokens["job"]["priority"] == 32768
+    assert tokens["job"]["retention"] == {"dead_ms": 5}
+    for e in (warehouse, tokens):
+        assert e["next_enqueue_at"] > before and e["next_enqueue_at"] % 1000 == 0
+    assert tokens["next_enqueue_at"] % (15 * 60_000) == 0
+    # GET sorts the entries by name.
+    got = client.get("/crons/default").json()
+    assert [e["name"] for e in got["entries"]] == ["tokens", "warehouse"]
+    assert got["entries"][1] == warehouse
+
+
+def test_a_repeated_put_keeps_the_schedule_and_drops_what_it_omits(client):
+    """CRON-03, CRON-04, CRON-05, CRON-22."""
+    first = client.put(
+        "/crons/g",
+        json={"paused": True, "entries": [entry("a"), entry("b", paused=True)]},
+    ).json()
+    again = client.put("/crons/g", json={"entries": [entry("a"), entry("b")]}).json()
+    assert again == first  # omitted ``paused`` keeps group and entry paused
+    changed = client.put(
+        "/crons/g",
+        json={"entries": [entry("a", "*/2 * * * * *", job={**JOB, "priority": 1})]},
+    ).json()
+    (a,) = changed["entries"]
+    assert a["next_enqueue_at"] != first["entries"][0]["next_enqueue_at"]
+    assert a["next_enqueue_at"] - time.time() * 1000 <= 2000
+    assert a["next_enqueue_at"] % 1000 == 0 and a["job"]["priority"] == 1
+
+
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        ({"entries": [entry(expression="nope")]}, "invalid cron expression: "),
+        ({"entries": [entry(expression="* * * * * * *")]}, "invalid cron expression: "),
+        ({"entries": [entry(timezone="Mars/Base")]}, 'invalid timezone: "Mars/Base"'),
+        (
+            {"entries": [entry(job={**JOB, "ready_at": 1})]},
+            "ready_at is not supported for cron entries",
+        ),
+        ({"entries": [entry("x"), entry("x")]}, 'duplicate cron entry name: "x"'),
+        ({"entries": [entry("a,b")]}, "cron entry name must not contain ','"),
+        ({"entries": [entry("")]}, "cron entry name must not be empty"),
+        (
+            {"entries": [entry(job={**JOB, "queue": "a*"})]},
+            "queue must not contain '*' (reserved)",
+        ),
+        ({"entries": [entry(job={**JOB, "type": ""})]}, "type must not be empty"),
+        (
+            {
+                "entries": [
+                    entry(
+                        job={
+                            **JOB,
+                            "unique_key": "k",
+                            "batch": {"key": "b", "when": "true", "fold": "$new"},
+                        }
+                    )
+                ]
+            },
+            "unique_key and batch cannot be combined",
+        ),
+        (
+            {
+                "entries": [
+                    entry(job={**JOB, "unique_key": "k", "unique_while": "never"})
+                ]
+            },
+            'invalid unique_while: "never" (expected "queued", "active", or "exists")',
+        ),
+        # Rules of every entry come before any entry's expression.
+        (
+            {"entries": [entry("a", "nope"), entry("b,")]},
+            "cron entry name must not contain ','",
+        ),
+    ],
+)
+def test_put_group_validation(client, body, error):
+    """CRON-06, CRON-08, CRON-09, CRON-10."""
+    r = client.put("/crons/g", json=body)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith(error)
+    assert client.get("/crons").json() == {"crons": []}
+
+
+def test_group_name_rules_come_first(client):
+    r = client.put("/crons/a%5Bb", json={"entries": [entry("x"), entry("x")]})
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": "cron group name must not contain '[' (reserved)"},
+    )
+
+
+def test_bodies_are_decoded_before_anything_else(client):
+    r = client.patch("/crons/missing", json={})
+    assert r.status_code == 400 and "missing field `paused`" in r.json()["error"]
+    r = client.put(
+        "/crons/g", json={"entries": [{"name": "e", "expression": "* * * * *"}]}
+    )
+    assert r.status_code == 400 and "missing field `job`" in r.json()["error"]
+    r = client.put("/crons/g", json={"entries": [entry(paused="yes")]})
+    assert r.status_code == 400 and "paused: invalid type" in r.json()["error"]
+
+
+def test_six_fields_and_time_zones_are_echoed(client):
+    """CRON-07, CRON-08."""
+    r = client.put(
+        "/crons/g",
+        json={
+            "entries": [entry("s", "*/2 * * * * *"), entry("z", timezone="Asia/Tokyo")]
+        },
+    )
+    s, z = r.json()["entries"]
+    assert 0 < s["next_enqueue_at"] - time.time() * 1000 <= 2000
+    assert s["next_enqueue_at"] % 2000 == 0
+    assert z["timezone"] == "Asia/Tokyo"
+    # 06:00 in Tokyo is 21:00 UTC.
+    assert (z["next_enqueue_at"] // 1000) % 86_400 == 21 * 3600
+
+
+def test_entries_fire_their_template(client, pro_server):
+    """CRON-11: a job about every second, ``last_enqueue_at`` following."""
+    client.put("/crons/ticks", json={"entries": [entry("tick", "* * * * * *")]})
+    fired = wait_until(lambda: len(jobs(client)) >= 2 and jobs(client), timeout=5)
+    job = client.get(f"/jobs/{fired[0]['id']}").json()
+    assert (job["type"], job["queue"], job["payload"]) == (
+        "build",
+        "reports",
+        {"full": True},
+    )
+    e = client.get("/crons/ticks/entries/tick").json()
+    assert e["last_enqueue_at"] >= fired[1]["ready_at"]
+    assert e["next_enqueue_at"] > e["last_enqueue_at"]
+    line = pro_server.wait_for_log("cron job enqueued")
+    assert line["fields"]["group"] == "ticks" and line["fields"]["entry"] == "tick"
+    assert line["fields"]["next_enqueue_at"].startswith("Some(")
+
+
+def test_a_paused_group_keeps_time_and_enqueues_nothing(client):
+    """CRON-13, CRON-14."""
+    client.put("/crons/g", json={"entries": [entry("tick", "* * * * * *")]})
+    wait_until(lambda: jobs(client))
+    paused = client.patch("/crons/g", json={"paused": True}).json()
+    assert paused["paused"] is True and "resumed_at" not in paused
+    count = len(jobs(client))
+    next_at = paused["entries"][0]["next_enqueue_at"]
+    wait_until(
+        lambda: (
+            client.get("/crons/g").json()["entries"][0]["next_enqueue_at"]
+            >= next_at + 1000
+        )
+    )
+    assert len(jobs(client)) == count
+    resumed = client.patch("/crons/g", json={"paused": False}).json()
+    assert resumed["paused"] is False
+    assert resumed["paused_at"] == paused["paused_at"] < resumed["resumed_at"]
+    wait_until(lambda: len(jobs(client)) > count)
+
+
+def test_a_paused_entry_alone_stops(client):
+    """CRON-15."""
+    client.put(
+        "/crons/g",
+        json={
+            "entries": [
+                entry("a", "* * * * * *", job={**JOB, "queue": "a"}),
+                entry("b", "* * * * * *", job={**JOB, "queue": "b"}),
+            ]
+        },
+    )
+    e = client.patch("/crons/g/entries/a", json={"paused": True}).json()
+    assert e["paused"] is True and "paused_at" in e
+    count = len(jobs(client, "a"))
+    wait_until(lambda: len(jobs(client, "b")) >= 2)
+    assert len(jobs(client, "a")) <= count + 1  # at most one already under way
+    assert client.get("/crons/g").json()["paused"] is False
+
+
+def test_missing_groups_and_entries(client):
+    """CRON-16, CRON-18."""
+    assert client.get("/crons/g").json() == {"error": "cron group 'g' not found"}
+    assert client.get("/crons/g").status_code == 404
+    assert client.patch("/crons/g", json={"paused": True}).status_code == 404
+    assert client.delete("/crons/g").status_code == 404
+    r = client.get("/crons/g/entries/e")
+    assert (r.status_code, r.json()) == (
+        404,
+        {"error": "cron entry 'e' not found in group 'g'"},
+    )
+    client.put("/crons/g", json={"entries": []})
+    for r in (
+        client.get("/crons/g/entries/e"),
+        client.delete("/crons/g/entries/e"),
+        client.patch("/crons/g/entries/e", json={"paused": True}),
+    ):
+        assert (r.status_code, r.json()) == (
+            404,
+            {"error": "cron entry 'e' not found in group 'g'"},
+        )
+
+
+def test_list_and_delete(client):
+    """CRON-17, CRON-18, GEN-16."""
+    for name in ("b", "a", "é", "Z"):
+        client.put(f"/crons/{name}", json={"entries": [entry()]})
+    assert client.get("/crons").json() == {"crons": ["Z", "a", "b", "é"]}
+    r = client.delete("/crons/a/entries/e")
+    assert (r.status_code, r.content) == (204, b"")
+    assert client.get("/crons/a").json()["entries"] == []  # the group stays
+    r = client.delete("/crons/a")
+    assert (r.status_code, r.content) == (204, b"")
+    assert client.delete("/crons/a").status_code == 404
+    assert client.delete("/crons").json() == {"deleted": 3}
+    assert client.delete("/crons").json() == {"deleted": 0}
+
+
+def test_put_and_add_single_entries(client):
+    """CRON-19, CRON-20."""
+    r = client.put("/crons/g/entries/path", json=entry("body"))
+    assert r.status_code == 200 and r.json()["name"] == "path"
+    assert client.get("/crons/g").json()["paused"] is False
+    assert client.put("/crons/g/entries/path", json=entry("bad,")).status_code == 400
+    r = client.post("/crons/h/entries", json=entry("e", paused=True))
+    assert r.status_code == 201
+    assert list(r.json()) == ["name", "expression", "paused", "job", "next_enqueue_at"]
+    r = client.post("/crons/h/entries", json=entry("e", "* * * * *"))
+    assert (r.status_code, r.json()) == (
+        409,
+        {"error": "cron entry 'e' already exists in group 'h'"},
+    )
+    assert client.get("/crons/h/entries/e").json()["expression"] == "0 6 * * *"
+    r = client.post("/crons/h,/entries", json=entry())
+    assert r.json() == {"error": "cron group name must not contain ','"}
+
+
+def test_batch_templates_are_refused_until_batches_exist(client):
+    batch = {"key": "b", "when": "true", "fold": "$new"}
+    r = client.put("/crons/g", json={"entries": [entry(job={**JOB, "batch": batch})]})
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": "batched jobs are not supported by this server yet"},
+    )
+
+
+def test_reset_wipes_cron_groups(client):
+    """RESET-01."""
+    client.put("/crons/g", json={"entries": [entry()]})
+    assert client.post("/reset").status_code == 204
+    assert client.get("/crons").json() == {"crons": []}
+
+
+def test_groups_survive_kill_and_an_overdue_entry_fires_once(make_server, licence_args):
+    """CRON-23: kill -9, a missed occurrence, one job on restart."""
+    server = make_server(*licence_args)
+    with server.client() as c:
+        c.put(
+            "/crons/g",
+            json={
+                "entries": [entry("slow", "*/3 * * * * *"), entry("later", "0 6 * * *")]
+            },
+        )
+        c.patch("/crons/g/entries/later", json={"paused": True})
+        before = c.get("/crons/g").json()
+    server.kill()
+    time.sleep(3.5)  # at least one occurrence of ``slow`` is missed
+    server.start()
+    assert server.wait_for_log("in-memory indexes rebuilt")["fields"]["cron"] == 2
+    with server.client() as c:
+        after = c.get("/crons/g").json()
+        assert after["entries"][0] == before["entries"][0]  # ``later``, untouched
+        (fired,) = wait_until(lambda: jobs(c), timeout=5)
+        slow = c.get("/crons/g/entries/slow").json()
+        assert slow["last_enqueue_at"] == fired["ready_at"]
+        assert slow["next_enqueue_at"] > slow["last_enqueue_at"]
+        assert len(jobs(c)) == 1 or time.time() * 1000 >= slow["next_enqueue_at"]

@@ -1,0 +1,45 @@
+"""``/crons`` and ``/crons/{group}`` (API.md 7.6.4): list, wipe and the
+group's get, idempotent put, pause and delete."""
+
+from ....runtime import runtime
+from ...app import parse_body
+from . import bodies, check_licence, render
+
+
+async def list_groups(request):
+    check_licence()
+    return 200, {"crons": runtime.store.crons.names()}
+
+
+async def delete_all(request):
+    check_licence()
+    return 200, {"deleted": await runtime.store.crons.delete_all()}
+
+
+async def get_group(request):
+    check_licence()
+    return 200, render.sorted_group(runtime.store.crons.group(request.params[0]))
+
+
+async def put_group(request):
+    body_fmt, body = await request.decoded_body()
+    paused, definitions = parse_body(body_fmt, bodies.decode_group, body)
+    check_licence()
+    name = request.params[0]
+    bodies.validate_group(name, definitions)
+    group = await runtime.store.crons.put_group(name, paused, definitions)
+    return 200, render.group(group, group.entries.values())
+
+
+async def patch_group(request):
+    body_fmt, body = await request.decoded_body()
+    paused = parse_body(body_fmt, bodies.decode_paused, body)
+    check_licence()
+    group = await runtime.store.crons.patch_group(request.params[0], paused)
+    return 200, render.sorted_group(group)
+
+
+async def delete_group(request):
+    check_licence()
+    await runtime.store.crons.delete_group(request.params[0])
+    return 204, None
