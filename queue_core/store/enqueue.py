@@ -5,17 +5,32 @@ id, a status (``scheduled`` when ``ready_at`` is in the future) and is
 written into the turn's batch. Ready jobs are offered to takers at once
 (a dispatch pass now, not at the end of the turn: ``Dispatcher.run_now``);
 the response waits for the commit (enqueue commit mode).
+
+A call with unique keys is planned first (``unique.Plan``): its duplicates
+make no job, and it returns a ``unique.Enqueued`` that says which they are.
 """
 
 from ..codec import new_jobs
 from ..ids import new_id
 from ..types import READY
-from . import events, records
+from . import events, records, unique
 
 
 def apply(store, requests, now_ms: int) -> list:
-    """Write every request; return the new jobs in input order."""
+    """Write every request; return the new (or duplicated) jobs in input order."""
+    if unique.keyed(requests):
+        plan = unique.Plan(store, requests)
+        jobs = new_jobs(plan.fresh, now_ms, new_id)
+        enqueued = plan.claim(store, jobs)
+        _file(store, jobs)
+        return enqueued
     jobs = new_jobs(requests, now_ms, new_id)
+    _file(store, jobs)
+    return jobs
+
+
+def _file(store, jobs) -> None:
+    """Index, store, announce and offer new jobs."""
     any_ready = False
     for job in jobs:
         if job.status == READY:
@@ -29,4 +44,3 @@ def apply(store, requests, now_ms: int) -> list:
             events.job_event("job enqueued", job, type=job.type)
     if any_ready:
         store.dispatcher.run_now()
-    return jobs

@@ -1,5 +1,9 @@
 """Start-up: rebuild the in-memory indexes and return orphans to ``ready``.
 
+Unique keys are loaded first, and each holder is looked for in the scan
+(``unique.verify``), so a key never outlives its holder's hold; orphans
+then take their keys back through ``records.save`` like any requeue.
+
 Only the ``I`` index is scanned: its keys give status, queue and id, its
 values priority and ``ready_at``, so no job record is decoded except those
 of jobs that were in flight when the previous process stopped. Those go
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 from .. import codec
 from ..types import IN_FLIGHT, READY, SCHEDULED
-from . import records
+from . import records, unique
 
 
 @dataclass(frozen=True)
@@ -27,15 +31,20 @@ class RecoveryReport:
 def recover(store) -> RecoveryReport:
     counts = store.counts
     orphans = []
+    holders = unique.load(store)
+    holder_statuses = {}
     for key, value in store.ks.scan(codec.INDEX_TAG, codec.INDEX_TAG + b"\xff"):
         status, queue, job_id = codec.parse_index_key(key)
         counts[(queue, status)] = counts.get((queue, status), 0) + 1
+        if holders and job_id in holders:
+            holder_statuses[job_id] = status
         if status == READY:
             store.ready.add(job_id, queue, codec.parse_index_value(value)[0])
         elif status == SCHEDULED:
             store.scheduled.add(job_id, codec.parse_index_value(value)[1])
         elif status == IN_FLIGHT:
             orphans.append((job_id, codec.parse_in_flight_value(value)[2]))
+    unique.verify(store, holders, holder_statuses)
     for job_id, dequeued_at in orphans:
         job = records.load(store, job_id)
         job.status = READY

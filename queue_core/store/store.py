@@ -58,6 +58,7 @@ class Store:
         self.ready = ReadyIndex()
         self.scheduled = TimeIndex()
         self.counts = {}  # (queue, status) -> number of stored jobs
+        self.unique = {}  # unique key -> holder id (store/unique.py)
         self.dispatcher = Dispatcher(self)
         self.feed = None  # the dashboard feed, while /events has clients
         self.schedule_changed = asyncio.Event()

@@ -7,9 +7,10 @@ re-serialised to compact JSON bytes, which is also where MessagePack binary
 or ext values are refused: a payload must be a JSON value.
 
 The pro-feature rules ask the licence in force (``runtime.licence``) at
-the time of the request. Unique and batched jobs are not built yet, so a
-licensed request that uses them is refused with an honest 400 rather than
-enqueued without their semantics.
+the time of the request. A single job's ``unique_while`` value is checked
+after the licence, a bulk job's before it (API.md 7.2.1, 7.2.3). Batched
+jobs are not built yet, so a licensed request that uses them is refused
+with an honest 400 rather than enqueued without their semantics.
 """
 
 import orjson
@@ -19,7 +20,7 @@ from queue_core.defaults import DEFAULT_PRIORITY
 from queue_core.errors import Forbidden, InvalidInput, Unprocessable
 from queue_core.options import EnqueueRequest, FailureRequest
 from queue_core.store.patch import UNSET, PatchRequest
-from queue_core.types import Backoff, Batch, Retention
+from queue_core.types import UNIQUE_SCOPES, Backoff, Batch, Retention
 
 from ..licence import BATCHED_JOBS, UNIQUE_JOBS
 from ..runtime import runtime
@@ -91,8 +92,9 @@ def _batch(value):
     )
 
 
-def validate_job(job: EnqueueRequest, prefix: str = "") -> None:
-    """Name and combination rules, in the spec's order (400s)."""
+def validate_job(job: EnqueueRequest, prefix: str = "", scope: bool = False) -> None:
+    """Name and combination rules, in the spec's order (400s); ``scope``
+    checks the ``unique_while`` value too, where a bulk job's order has it."""
     try:
         names.validate("type", job.type)
         names.validate("queue", job.queue)
@@ -100,8 +102,20 @@ def validate_job(job: EnqueueRequest, prefix: str = "") -> None:
         raise InvalidInput(prefix + exc.message) from None
     if job.unique_while is not None and job.unique_key is None:
         raise InvalidInput(prefix + "unique_while requires unique_key")
+    if scope:
+        validate_scope(job, prefix)
     if job.unique_key is not None and job.batch is not None:
         raise InvalidInput(prefix + "unique_key and batch cannot be combined")
+
+
+def validate_scope(job: EnqueueRequest, prefix: str = "") -> None:
+    """``unique_while`` is one of the three scopes (400)."""
+    value = job.unique_while
+    if value is not None and value not in UNIQUE_SCOPES:
+        raise InvalidInput(
+            f"{prefix}invalid unique_while: {orjson.dumps(value).decode()} "
+            '(expected "queued", "active", or "exists")'
+        )
 
 
 def check_licence(jobs) -> None:
@@ -111,8 +125,8 @@ def check_licence(jobs) -> None:
         refusal = runtime.licence.refusal(feature)
         if refusal is not None:
             raise Forbidden(refusal)
-    if used:
-        raise InvalidInput(f"{used[0]} are not supported by this server yet")
+    if BATCHED_JOBS in used:
+        raise InvalidInput(f"{BATCHED_JOBS} are not supported by this server yet")
 
 
 def _pro_features(jobs) -> list:

@@ -9,9 +9,14 @@ compiled ``codec.plain_enqueue_request`` (~0.5 us instead of ~5 us), and a
 JSON bulk body whose jobs are all plain by ``codec.plain_bulk_requests``
 straight from its bytes, without building its objects; the others, and
 every error message, come from the full decoder in ``serializers``.
+
+An enqueue with unique keys comes back as a ``unique.Enqueued``, which
+flags its duplicates: 200 for a single duplicate, and for a bulk whose
+every job is one; each confirmation says ``duplicate`` (API.md 7.2.2-4).
 """
 
 from queue_core import codec
+from queue_core.store.unique import Enqueued
 
 from ...runtime import runtime
 from .. import fields, serializers
@@ -26,10 +31,13 @@ async def enqueue_one(request):
         job = parse_body(body_fmt, serializers.decode_job, body)
         serializers.validate_job(job)
         serializers.check_licence((job,))
-    (created,) = await runtime.store.enqueue((job,))
+        serializers.validate_scope(job)
+    enqueued = await runtime.store.enqueue((job,))
+    duplicate = type(enqueued) is Enqueued and enqueued.duplicates[0]
+    status = 200 if duplicate else 201
     if request.fmt == JSON:
-        return 201, codec.enqueued_to_json(created, False, False)
-    return 201, codec.enqueued_to_obj(created, False, False)
+        return status, codec.enqueued_to_json(enqueued[0], duplicate, False)
+    return status, codec.enqueued_to_obj(enqueued[0], duplicate, False)
 
 
 async def enqueue_bulk(request):
@@ -38,11 +46,24 @@ async def enqueue_bulk(request):
     if jobs is None:
         jobs = _decode_in_full(body_fmt, raw)
     created = await runtime.store.enqueue(jobs) if jobs else []
+    if type(created) is Enqueued:
+        return _with_duplicates(request.fmt, created)
     if request.fmt == JSON:
         # The confirmations are written as JSON directly, not as dicts for
         # orjson: ~1 us a job less.
         return 201, codec.bulk_enqueued_to_json(created)
     return 201, {"jobs": [codec.enqueued_to_obj(j, False, False) for j in created]}
+
+
+def _with_duplicates(fmt: str, enqueued: Enqueued):
+    """A bulk's answer when it had unique keys: 200 if all were duplicates."""
+    flags = enqueued.duplicates
+    status = 200 if all(flags) else 201
+    folded = [False] * len(flags)
+    if fmt == JSON:
+        confirmations = map(codec.enqueued_to_json, enqueued, flags, folded)
+        return status, b'{"jobs":[' + b",".join(confirmations) + b"]}"
+    return status, {"jobs": list(map(codec.enqueued_to_obj, enqueued, flags, folded))}
 
 
 def _decode_in_full(body_fmt: str, raw: bytes) -> list:
@@ -67,7 +88,7 @@ def _decode_the_rest(body_fmt: str, items: list, plain: list) -> list:
     ]
     for i, job in enumerate(jobs):
         if plain[i] is None:
-            serializers.validate_job(job, f"jobs[{i}]: ")
+            serializers.validate_job(job, f"jobs[{i}]: ", scope=True)
     serializers.check_licence(jobs)
     return jobs
 

@@ -1,0 +1,190 @@
+"""Unique keys (API.md 7.2.4): which job holds a key, and when it lets go.
+
+A key is held by at most one job, its holder, and only while the holder's
+status is one its own scope holds: ``queued`` while scheduled or ready,
+``active`` while in flight too, ``exists`` in every status until the job
+is deleted. An incoming enqueue with scope S is a duplicate of the holder
+iff the holder's status is in S's conflict set, which is the same table
+read for S (``STATUSES``). A new job becomes the key's holder even when
+an earlier job still held it at a status outside the newcomer's conflict
+set (an ``exists`` holder that completed, say): "it becomes the holder".
+
+Persisted as ``U <key utf-8>`` -> holder id (25 ASCII bytes) + scope byte,
+put and deleted in the same turn's batch as the job change that causes
+it, so a crash can never split a key from its job. In memory it is
+``store.unique`` (key -> holder id), loaded and checked against the
+``I`` index at start-up (``load``, ``verify``).
+
+The rules live here; the transitions reach them through ``records``:
+every status change of a keyed job calls ``moved`` (``refile`` is take's,
+``drop`` any deletion), so no operation can forget a key. A job without a
+key pays one attribute test per transition; an enqueue without keys one
+pass over its requests (``keyed``).
+"""
+
+from operator import attrgetter
+
+from ..types import COMPLETED, DEAD, IN_FLIGHT, READY, SCHEDULED
+from . import records  # which imports this module for its hooks: use late
+
+TAG = b"U"
+DEFAULT_SCOPE = "queued"
+
+# The statuses in which a job of each scope holds its key; also each
+# scope's conflict set for an incoming enqueue.
+STATUSES = {
+    "queued": frozenset((SCHEDULED, READY)),
+    "active": frozenset((SCHEDULED, READY, IN_FLIGHT)),
+    "exists": frozenset((SCHEDULED, READY, IN_FLIGHT, COMPLETED, DEAD)),
+}
+_SCOPE_BYTES = {"queued": b"q", "active": b"a", "exists": b"e"}
+_SCOPES = {byte[0]: scope for scope, byte in _SCOPE_BYTES.items()}
+_ID_LEN = 25
+_key_of = attrgetter("unique_key")
+
+
+def key(unique_key: str) -> bytes:
+    return TAG + unique_key.encode()
+
+
+def keyed(requests) -> bool:
+    """Whether any enqueue request carries a unique key."""
+    for unique_key in map(_key_of, requests):
+        if unique_key is not None:
+            return True
+    return False
+
+
+class Enqueued(list):
+    """An enqueue's jobs in input order (new or existing), and which are
+    duplicates: a plain list is an enqueue that made no duplicates."""
+
+    __slots__ = ("duplicates",)
+
+    def __init__(self, jobs, duplicates) -> None:
+        super().__init__(jobs)
+        self.duplicates = duplicates  # a list of bools, one per job
+
+
+class Plan:
+    """Which requests of an enqueue make new jobs, and which are duplicates.
+
+    Decided before any job is made, so a bulk stays all or nothing. A later
+    request with the key of an earlier one in the same call is that one's
+    duplicate whatever its scope (API.md 7.2.3).
+    """
+
+    def __init__(self, store, requests) -> None:
+        self.fresh = []  # the requests to make jobs of, scopes filled in
+        # Per request: i >= 0, the new job of fresh[i]; ~i (< 0), a repeat
+        # of that one; or a Job, the holder it duplicates.
+        self._outcomes = []
+        first = {}  # key -> outcome of its first request in this call
+        for request in requests:
+            unique_key = request.unique_key
+            if unique_key is None:
+                self._outcomes.append(self._new(request))
+                continue
+            outcome = first.get(unique_key)
+            if outcome is None:
+                if request.unique_while is None:
+                    request = request._replace(unique_while=DEFAULT_SCOPE)
+                holder = _holder(store, unique_key)
+                if (
+                    holder is not None
+                    and holder.status in STATUSES[request.unique_while]
+                ):
+                    outcome = holder
+                else:
+                    outcome = self._new(request)
+                first[unique_key] = outcome
+                self._outcomes.append(outcome)
+            else:
+                self._outcomes.append(outcome if type(outcome) is not int else ~outcome)
+
+    def _new(self, request) -> int:
+        self.fresh.append(request)
+        return len(self.fresh) - 1
+
+    def claim(self, store, jobs) -> Enqueued:
+        """Make each new keyed job its key's holder; the call's results.
+
+        ``jobs`` are the new jobs of ``fresh``, not yet filed: a ready one
+        may be taken as soon as it is, and must hold its key by then.
+        """
+        for job in jobs:
+            if job.unique_key is not None:
+                acquire(store, job)
+        results, flags = [], []
+        for outcome in self._outcomes:
+            if type(outcome) is not int:
+                results.append(outcome)
+                flags.append(True)
+            elif outcome < 0:  # a repeat of a new job of this call
+                results.append(jobs[~outcome])
+                flags.append(True)
+            else:
+                results.append(jobs[outcome])
+                flags.append(False)
+        return Enqueued(results, flags)
+
+
+def _holder(store, unique_key: str):
+    """The job holding ``unique_key``, or None."""
+    job_id = store.unique.get(unique_key)
+    return None if job_id is None else records.load(store, job_id)
+
+
+def acquire(store, job) -> None:
+    """``job`` becomes its key's holder."""
+    store.unique[job.unique_key] = job.id
+    store.ks.put(key(job.unique_key), job.id.encode() + _SCOPE_BYTES[job.unique_while])
+
+
+def release(store, job) -> None:
+    """``job`` lets go of its key, if it holds it."""
+    if store.unique.get(job.unique_key) == job.id:
+        del store.unique[job.unique_key]
+        store.ks.delete(key(job.unique_key))
+
+
+def moved(store, job) -> None:
+    """A keyed job changed status: let go, or take the key back if free.
+
+    Taking it back is the rule for a ``queued`` job rescheduled by a failure
+    or returned to ``ready`` (a dropped stream, start-up recovery): the key
+    is its own again unless another job took it meanwhile.
+    """
+    if job.status in STATUSES[job.unique_while]:
+        if job.unique_key not in store.unique:
+            acquire(store, job)
+    else:
+        release(store, job)
+
+
+def load(store) -> dict:
+    """Fill ``store.unique`` from the ``U`` range; holder id -> (key, scope)."""
+    holders = {}
+    for stored_key, value in store.ks.scan(TAG, TAG + b"\xff"):
+        unique_key = stored_key[1:].decode()
+        job_id = value[:_ID_LEN].decode()
+        store.unique[unique_key] = job_id
+        holders[job_id] = (unique_key, _SCOPES[value[_ID_LEN]])
+    return holders
+
+
+def verify(store, holders: dict, statuses: dict) -> int:
+    """Drop the keys whose holder is gone or no longer holds; how many.
+
+    ``statuses`` maps each holder id the index scan met to its status. A
+    store written by this code never needs it (keys and jobs share their
+    batches), so this is a check that a damaged store cannot fool.
+    """
+    dropped = 0
+    for job_id, (unique_key, scope) in holders.items():
+        status = statuses.get(job_id)
+        if status is None or status not in STATUSES[scope]:
+            del store.unique[unique_key]
+            store.ks.delete(key(unique_key))
+            dropped += 1
+    return dropped
