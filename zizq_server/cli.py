@@ -32,6 +32,7 @@ COMMANDS = {
     "backup": "download an online backup from a running server",
     "restore": "extract a backup archive into a new root directory",
     "compact": "ask a running server to compact its storage",
+    "createsuperuser": "create a user of the Django admin (/admin/)",
 }
 _GLOBAL_FLAGS = {
     "--root-dir": "ZIZQ_ROOT_DIR",

@@ -16,6 +16,7 @@ value starting with ``$`` as a reference to another variable; Zizq values
 never need a literal leading ``$``.
 """
 
+import os
 from typing import Any, Callable, Mapping, NamedTuple
 
 import environ
@@ -242,8 +243,57 @@ ZIZQ_ADMIN_CLIENT = {
 # --- Django -----------------------------------------------------------------
 
 DEBUG = False
-INSTALLED_APPS = ["zizq_server.apps.ZizqServerConfig"]
-DATABASES: dict[str, Any] = {}
+# zizq_server first: its createsuperuser (which migrates first) wins over
+# django.contrib.auth's.
+INSTALLED_APPS = [
+    "zizq_server.apps.ZizqServerConfig",
+    "zizq_server.admin_ui.apps.AdminUiConfig",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+# Users and sessions of the Django admin (never job data): SQLite in the root
+# directory. ``serve`` points both at its own --root-dir before first use
+# (``admin_ui.database``); other commands use the global --root-dir.
+DATABASES: dict[str, Any] = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(ZIZQ["root_dir"], "admin.sqlite3"),
+    }
+}
+# Replaced by the key kept in the root directory (admin_ui.database); a
+# fixed value here only lets commands that sign nothing start.
+SECRET_KEY = "zizq-admin-key-not-yet-loaded"
+ROOT_URLCONF = "zizq_server.admin_ui.urls"
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+# Served by the admin listener itself (ASGIStaticFilesHandler): no collectstatic.
+STATIC_URL = "/admin/static/"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+ALLOWED_HOSTS = ["*"]  # the admin listener binds where the operator chose
 ASGI_APPLICATION = "zizq_server.asgi.application"
 USE_TZ = True
 TIME_ZONE = "UTC"

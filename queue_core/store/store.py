@@ -36,6 +36,7 @@ from . import (
 from .cron import Crons
 from .keyspace import Keyspace, open_db
 from .take import Dispatcher, Taker
+from .totals import Totals
 
 
 class Store:
@@ -62,6 +63,7 @@ class Store:
         self.dispatcher = Dispatcher(self)
         self.feed = None  # the dashboard feed, while /events has clients
         self.schedule_changed = asyncio.Event()
+        self.totals = Totals()  # enqueued/completed/failed, for rates
         self.crons = Crons(self)  # cron groups and their time index
         self.closed = False
 
@@ -110,6 +112,7 @@ class Store:
 
     async def enqueue(self, requests) -> list:
         jobs = enqueue.apply(self, requests, self.clock())
+        self.totals.enqueued += len(jobs)
         await self.ks.commit(self.config.enqueue_fsync, self.config.enqueue_batch_size)
         return jobs
 
@@ -125,15 +128,18 @@ class Store:
 
     async def complete(self, job_id: str) -> None:
         complete.complete_one(self, job_id, self.clock())
+        self.totals.completed += 1
         await self._commit_ack()
 
     async def complete_many(self, job_ids) -> list:
         not_found = complete.complete_many(self, job_ids, self.clock())
+        self.totals.completed += len(job_ids) - len(not_found)
         await self._commit_ack()
         return not_found
 
     async def fail(self, job_id: str, request):
         job = fail.fail(self, job_id, request, self.clock())
+        self.totals.failed += 1
         await self.ks.commit(self.config.default_fsync)
         return job
 

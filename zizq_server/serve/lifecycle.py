@@ -30,6 +30,8 @@ from queue_core.types import Backoff
 
 from .. import __version__, licence
 from .. import logging as zlogging
+from ..admin_ui import database as admin_database
+from ..admin_ui import throughput
 from ..runtime import runtime
 
 logger = logging.getLogger("zizq.commands.serve")
@@ -140,6 +142,8 @@ def run(config, licence_key: licence.LicenceKey) -> None:
         _log_backoff(config)
     store = open_store(config)
     runtime.configure(store, config.heartbeat_interval_ms)
+    # The Django admin's users and sessions (None: no admin listener).
+    migrated = None if config.no_admin else admin_database.prepare(config.root_dir)
     if watch:
         licence.watcher.log_started(
             licence_key.path, config.license_key_check_interval_ms
@@ -169,6 +173,9 @@ def run(config, licence_key: licence.LicenceKey) -> None:
                 reaper.run(store, config.reaper_check_interval_ms, runtime.shutdown)
             )
         )
+        tasks.append(asyncio.ensure_future(throughput.run(store, runtime.shutdown)))
+        if migrated is not None:
+            admin_database.log_ready(migrated)
         tasks.append(
             asyncio.ensure_future(
                 cron.run(store, runtime.licence.allows, runtime.shutdown)
