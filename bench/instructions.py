@@ -1,6 +1,7 @@
 """Server instructions per job under callgrind: a repeatable A/B measure.
 
-    .venv/bin/python bench/instructions.py [single] [bulk] [drain] [h2c] [latency]
+    .venv/bin/python bench/instructions.py [--info] [single] [bulk] [drain] [h2c]
+        [latency]
 
 This machine is shared, and jobs/s or even CPU time per job move by 2x
 between identical runs. Valgrind's callgrind counts the instructions the
@@ -14,6 +15,9 @@ Each case is counted after a warm-up, between ``callgrind_control -z`` and
 100, a drain with 16 workers, and the latency scenario's round trip (one
 producer, one waiting stream, an ack per job: everything the server does
 for a job when nothing else is going on).
+
+The server logs at ``warn`` unless ``--info`` is given: then at the default
+``info``, one request record per request in the json format (to a pipe).
 """
 
 import glob
@@ -50,13 +54,13 @@ def h2load(port: int, path: str, body, requests: int, h1: bool = True) -> None:
 class CountedServer(BenchServer):
     """A BenchServer under callgrind, with counting switched per case."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = True) -> None:
         self.dumps = tempfile.mkdtemp(prefix="zizq-callgrind-")
         prefix = [
             "valgrind", "--tool=callgrind", "--dump-instr=no",
             f"--callgrind-out-file={self.dumps}/cg.%p",
         ]
-        super().__init__(quiet=True, prefix=prefix)
+        super().__init__(quiet=quiet, prefix=prefix)
 
     def count(self, work) -> int:
         """Instructions the server executes while ``work()`` runs."""
@@ -97,11 +101,13 @@ def cases(port: int) -> dict:
 
 
 def main() -> None:
-    wanted = sys.argv[1:] or ["single", "bulk", "drain"]
+    info = "--info" in sys.argv[1:]
+    wanted = [arg for arg in sys.argv[1:] if arg != "--info"]
+    wanted = wanted or ["single", "bulk", "drain"]
     for tool in ("valgrind", "callgrind_control", "h2load"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install valgrind nghttp2-client")
-    server = CountedServer()
+    server = CountedServer(quiet=not info)
     try:
         server.start(timeout=600)
         # Warm-up: imports, caches and first-use paths are not counted.

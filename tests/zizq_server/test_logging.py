@@ -1,9 +1,11 @@
 """Log output: compact/json/pretty shapes, the filter, rotated log files."""
 
+import asyncio
 import io
 import json
 import logging
 import re
+import time
 
 import pytest
 
@@ -336,3 +338,116 @@ def test_file_destination_replaces_stdout(tmp_path, capsys, output):
     logging.getLogger("zizq.t").info("only in the file")
     assert capsys.readouterr().out == ""
     assert "only in the file" in (tmp_path / "d" / "zizq.log").read_text()
+
+
+# --- the request log ---------------------------------------------------------
+
+REQUEST_FIELDS = {
+    "method": "POST", "path": "/jobs?x=1", "status": 201, "latency_ms": 0.25
+}
+
+
+@pytest.fixture
+def alone(monkeypatch):
+    """Make the installed handler the root's only one (pytest adds its own,
+    which would send every request record the stdlib way)."""
+
+    def only(handler):
+        monkeypatch.setattr(logging.getLogger(), "handlers", [handler])
+        return handler
+
+    return only
+
+
+def both_paths(logger, fields, fast):
+    """One request record the fast way or the stdlib's, from the same line
+    (the pretty format shows it)."""
+    (zlogging.log_request if fast else stdlib_request)(logger, fields)
+
+
+def stdlib_request(logger, fields):
+    logger.info("request", extra={"fields": fields}, stacklevel=2)
+
+
+@pytest.mark.parametrize("fmt", ["compact", "pretty", "json"])
+def test_request_record_bytes_match_the_stdlib_path(fmt, output, alone, monkeypatch):
+    stream = output(fmt=fmt)
+    handler = alone(logging.getLogger().handlers[-1])
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.123456)
+    logger = logging.getLogger("zizq.api.primary")
+
+    async def run():
+        both_paths(logger, REQUEST_FIELDS, fast=True)
+        assert handler._requests  # deferred to the end of the turn
+        assert stream.getvalue() == ""
+        await asyncio.sleep(0)
+        fast = stream.getvalue()
+        both_paths(logger, REQUEST_FIELDS, fast=False)
+        return fast, stream.getvalue()[len(fast):]
+
+    fast, slow = asyncio.run(run())
+    assert fast == slow
+    assert "request" in fast and "/jobs?x=1" in fast
+
+
+def test_request_records_keep_their_place_among_other_records(output, alone):
+    stream = output(fmt="compact")
+    alone(logging.getLogger().handlers[-1])
+    logger = logging.getLogger("zizq.api.primary")
+
+    async def run():
+        zlogging.log_request(logger, {"path": "/a"})
+        logger.warning("between")
+        zlogging.log_request(logger, {"path": "/b"})
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    lines = stream.getvalue().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "request path=/a", "between", "request path=/b"
+    ]
+
+
+def test_request_records_outside_a_loop_are_written_at_once(output, alone):
+    stream = output(fmt="compact")
+    alone(logging.getLogger().handlers[-1])
+    zlogging.log_request(logging.getLogger("zizq.api.admin"), {"status": 200})
+    assert stream.getvalue().endswith(" INFO zizq::api::admin: request status=200\n")
+
+
+def test_request_records_reach_other_handlers_the_stdlib_way(output, caplog):
+    stream = output(fmt="compact")
+    with caplog.at_level(logging.INFO, logger="zizq.api.primary"):
+        zlogging.log_request(logging.getLogger("zizq.api.primary"), REQUEST_FIELDS)
+    assert [r.fields for r in caplog.records] == [REQUEST_FIELDS]
+    assert "request method=POST" in stream.getvalue()
+
+
+def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
+    handler = zlogging.configure_output(
+        fmt="json", log_dir=tmp_path, rotation="never", max_size_bytes=600, max_files=50
+    )
+    alone(handler)
+    logger = logging.getLogger("zizq.api.primary")
+
+    async def run():
+        for number in range(30):
+            zlogging.log_request(logger, {"n": number})
+            if number % 7 == 0:
+                await asyncio.sleep(0)
+
+    try:
+        asyncio.run(run())
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+        logging.getLogger("zizq").setLevel(logging.NOTSET)
+    names = rotated(tmp_path)
+    assert len(names) > 5
+    assert all((tmp_path / name).stat().st_size <= 600 for name in names)
+    oldest_first = sorted(names[1:], key=lambda name: -int(name.rsplit(".", 1)[1]))
+    numbers = []
+    for name in [*oldest_first, "zizq.log"]:
+        for line in (tmp_path / name).read_text().splitlines():
+            numbers.append(json.loads(line)["fields"]["n"])
+    assert numbers == list(range(30))

@@ -18,6 +18,7 @@ import logging
 import time
 
 from queue_core.errors import QueueError
+from ..logging import log_request
 
 from . import negotiation
 from .errors import status_for
@@ -195,15 +196,13 @@ class ApiApp:
         if query:
             path = f"{path}?{query.decode('latin-1')}"
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        self.log.info(
-            "request",
-            extra={
-                "fields": {
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "latency_ms": latency_ms,
-                }
+        log_request(
+            self.log,
+            {
+                "method": scope["method"],
+                "path": path,
+                "status": status,
+                "latency_ms": latency_ms,
             },
         )
 
