@@ -33,14 +33,15 @@ class ServerProcess:
         self.proc = None
         self.lines = []
         self.port = self.admin_port = None
+        self.schemes = {}  # listener -> "http" | "https", from its line
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.schemes.get('primary', 'http')}://127.0.0.1:{self.port}"
 
     @property
     def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.admin_port}"
+        return f"{self.schemes.get('admin', 'http')}://127.0.0.1:{self.admin_port}"
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         env = dict(os.environ, PYTHONPATH=ROOT, **self.env)
@@ -71,6 +72,8 @@ class ServerProcess:
                 continue
             self.lines.append(record)
             fields = record.get("fields", {})
+            if "scheme" in fields:
+                self.schemes[fields.get("api")] = fields["scheme"]
             if fields.get("api") == "admin":
                 self.admin_port = int(fields["addr"].rsplit(":", 1)[1])
             if fields.get("api") == "primary":

@@ -17,8 +17,8 @@ bookkeeping, reply path and periodic checkers.
   own.
 - Listeners bind synchronously, in list order, before the reactor starts:
   a bind failure raises ``BindError`` out of ``run()`` with nothing left
-  running. A TLS listener would bind with ``reactor.listenSSL`` and the
-  same factory, which already offers "h2" and "http/1.1" to ALPN.
+  running. A listener with ``tls`` wraps the same factory in TLS
+  (``tls_transport``) on the same turn-flushed TCP port.
 - The first SIGINT/SIGTERM stops the listening sockets, awaits ``on_stop``
   and then stops the reactor, which cancels whatever application
   instances are still running; a second signal stops waiting for
@@ -57,6 +57,7 @@ from twisted.logger import (  # noqa: E402
 )
 
 from zizq_server.serve.h2c import h2c_channel_protocol  # noqa: E402
+from zizq_server.serve.tls_transport import ListenerTls, tls_factory  # noqa: E402
 from zizq_server.serve.transport import listen_tcp  # noqa: E402
 
 __all__ = ["BindError", "ListenerSpec", "run"]
@@ -71,6 +72,7 @@ class ListenerSpec:
     name: str  # "primary" or "admin": becomes scope["listener"]
     host: str  # IP literal (IPv6 with or without brackets) or host name
     port: int  # 0 asks the OS for a free port
+    tls: ListenerTls | None = None  # HTTPS with this configuration
 
     @property
     def interface(self) -> str:
@@ -191,6 +193,8 @@ def _bind_all(
     ports = []
     for spec in listeners:
         factory = _ListenerFactory(_ListenerView(server, spec.name))
+        if spec.tls is not None:
+            factory = tls_factory(spec.tls, factory)
         try:
             port = listen_tcp(reactor, spec.port, factory, spec.interface)
         except CannotListenError as exc:

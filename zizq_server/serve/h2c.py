@@ -25,6 +25,9 @@ tests/zizq_server/test_daphne_h2c.py covers it):
 
 ``_switch_to_h2`` mirrors the ALPN branch of
 ``_GenericHTTPChannelProtocol.dataReceived``; re-read it when Twisted moves.
+Over TLS (``tls_transport``) the same sniffing picks the protocol, so h2
+negotiated by ALPN gets ``H2Channel`` too; only a client whose ALPN chose
+``http/1.1`` stays on HTTP/1.1 whatever it sends.
 
 The protocol is half-closeable: when the client shuts down its side, the
 transport calls ``readConnectionLost`` instead of ``connectionLost``, and
@@ -66,9 +69,14 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
             self._held = data
             return None
         self._held = b""
-        if data.startswith(H2_PREFACE):
+        if data.startswith(H2_PREFACE) and self._alpn() != b"http/1.1":
             self._switch_to_h2()
         return super().dataReceived(data)
+
+    def _alpn(self) -> bytes | None:
+        """What TLS ALPN chose (None on a plain port or without ALPN): a
+        client that agreed on HTTP/1.1 is not switched by a preface."""
+        return getattr(self._channel.transport, "negotiatedProtocol", None)
 
     def readConnectionLost(self):
         channel = self._channel

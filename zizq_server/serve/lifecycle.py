@@ -2,10 +2,12 @@
 
 Sequence (ADMIN_AND_CLI.md 3.1): banner (TTY only), root directory and
 logging, licence lines (the key was verified before the command ran) and
-the mTLS licence check, open the store, return orphaned in-flight jobs and
-rebuild the indexes, the licence file watcher's line, bind admin then
-primary (logging each real address), start the background loops (and the
-watcher, for an ``@file`` key with a non-zero interval), serve. On
+the mTLS licence check, the TLS files of each listener (any mistake exits
+1 here, before the store opens or anything binds), open the store, return
+orphaned in-flight jobs and rebuild the indexes, the licence file watcher's
+line, bind admin then primary (logging each real address and its scheme),
+start the background loops (the licence watcher, for an ``@file`` key with
+a non-zero interval, and the TLS certificate watcher), serve. On
 SIGINT/SIGTERM: end the take streams (their jobs go back to ready), stop
 the loops, flush and close the store, print ``Server stopped.``.
 
@@ -130,14 +132,38 @@ def _watch_licence(config, key: licence.LicenceKey):
     )
 
 
+def _load_tls(config) -> dict:
+    """Listener name -> its ``ListenerTls``, for the listeners with TLS."""
+    from .tls import TlsError, TlsFiles
+    from .tls_transport import ListenerTls
+
+    wanted = {"primary": (config.tls_cert, config.tls_key, config.tls_client_ca)}
+    if not config.no_admin:
+        wanted["admin"] = (
+            config.admin_tls_cert,
+            config.admin_tls_key,
+            config.admin_tls_client_ca,
+        )
+    loaded = {}
+    for name, (cert, key, client_ca) in wanted.items():
+        if cert:
+            try:
+                loaded[name] = ListenerTls(name, TlsFiles(cert, key, client_ca))
+            except TlsError as exc:
+                raise CommandError(str(exc)) from None
+    return loaded
+
+
 def run(config, licence_key: licence.LicenceKey) -> None:
     from . import daphne  # installs the event loop policy before Twisted loads
+    from . import tls_reload
 
     tty = sys.stderr.isatty()
     if tty:
         print(f"Zizq {__version__}", file=sys.stderr)
     zlogging.configure(config)
     watch = _put_licence_in_force(config, licence_key)
+    tls = _load_tls(config)
     if config.backoff_given:
         _log_backoff(config)
     store = open_store(config)
@@ -152,14 +178,15 @@ def run(config, licence_key: licence.LicenceKey) -> None:
 
     def on_listening(name: str, host: str, port: int) -> None:
         addr = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+        scheme = "https" if name in tls else "http"
         _info(
             f"{name} API listening",
             api=zlogging.Quoted(name),
             addr=addr,
-            scheme="http",
+            scheme=scheme,
         )
         if tty:
-            print(f"Listening on http://{addr} ({name})", file=sys.stderr)
+            print(f"Listening on {scheme}://{addr} ({name})", file=sys.stderr)
 
     async def on_ready() -> None:
         runtime.started_monotonic = time.monotonic()
@@ -183,6 +210,11 @@ def run(config, licence_key: licence.LicenceKey) -> None:
         )
         if watch:
             tasks.append(asyncio.ensure_future(_watch_licence(config, licence_key)))
+        if tls:
+            watched = list(tls.values())
+            tasks.append(
+                asyncio.ensure_future(tls_reload.run(watched, runtime.shutdown))
+            )
 
     async def on_stop() -> None:
         runtime.shutdown.set()
@@ -197,7 +229,7 @@ def run(config, licence_key: licence.LicenceKey) -> None:
     try:
         daphne.run(
             _application(),
-            _listeners(config, daphne),
+            _listeners(config, daphne, tls),
             on_listening=on_listening,
             on_ready=on_ready,
             on_stop=on_stop,
@@ -215,11 +247,15 @@ def _application():
     return build_application()
 
 
-def _listeners(config, daphne) -> list:
+def _listeners(config, daphne, tls: dict) -> list:
     listeners = []
     if not config.no_admin:
         listeners.append(
-            daphne.ListenerSpec("admin", config.admin_host, config.admin_port)
+            daphne.ListenerSpec(
+                "admin", config.admin_host, config.admin_port, tls.get("admin")
+            )
         )
-    listeners.append(daphne.ListenerSpec("primary", config.host, config.port))
+    listeners.append(
+        daphne.ListenerSpec("primary", config.host, config.port, tls.get("primary"))
+    )
     return listeners
