@@ -5,7 +5,8 @@ The command is ``$ZIZQ_SERVER_COMMAND`` when set (split like a shell
 would), else the ``zizq`` script beside this Python, else ``python -m
 zizq_server.cli``. The bound port is read from the server's JSON
 ``listening`` log line, as its operator docs tell clients to; ``kill()``
-and ``start()`` on the same root restart it with its jobs intact.
+and ``start()`` on the same root restart it with its jobs intact (give a
+fixed ``port`` when clients must find it again).
 """
 
 import json
@@ -31,8 +32,9 @@ def server_command() -> list:
 class ZizqServer:
     """One server process; ``url`` is valid once ``start()`` returned."""
 
-    def __init__(self, root_dir: str | None = None, args=()) -> None:
+    def __init__(self, root_dir: str | None = None, args=(), port: int = 0) -> None:
         self._own_root = root_dir is None
+        self.bind_port = port
         self.root_dir = root_dir or os.path.join(tempfile.mkdtemp(), "root")
         self.args = list(args)
         self.proc = None
@@ -49,7 +51,7 @@ class ZizqServer:
             "--root-dir",
             self.root_dir,
             "--port",
-            "0",
+            str(self.bind_port),
             "--no-admin",
             "--log-format",
             "json",

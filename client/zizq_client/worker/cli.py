@@ -100,10 +100,9 @@ def worker_from(options: argparse.Namespace, middleware=()) -> Worker:
     )
 
 
-def run_processes(count: int, argv: list) -> int:
-    """Run ``count`` single-process copies of this command; forward signals."""
-    argv = _without_processes(argv)
-    command = [sys.executable, "-m", "zizq_client.worker.cli", *argv]
+def run_processes(count: int, argv: list, command: list) -> int:
+    """Run ``count`` single-process copies of ``command``; forward signals."""
+    command = [*command, *_without_processes(argv)]
     children = [subprocess.Popen(command) for _ in range(count)]
 
     def forward(number, _frame):
@@ -135,8 +134,11 @@ def configure_logging(level: str) -> None:
     )
 
 
-def main(argv=None) -> int:
+def main(argv=None, command=None) -> int:
+    """Run the worker; ``command`` is how to start one more copy of this
+    command for ``--processes`` (default: this module)."""
     argv = sys.argv[1:] if argv is None else argv
+    command = command or [sys.executable, "-m", "zizq_client.worker.cli"]
     parser = argparse.ArgumentParser(
         prog="zizq-worker", description=__doc__.split("\n")[0]
     )
@@ -146,7 +148,7 @@ def main(argv=None) -> int:
     if options.concurrency < 0 or options.async_concurrency < 1:
         parser.error("--concurrency must be >= 0 and --async-concurrency >= 1")
     if options.processes > 1:
-        return run_processes(options.processes, argv)
+        return run_processes(options.processes, argv, command)
     configure_logging(options.log_level)
     sys.path.insert(0, os.getcwd())
     for module in options.modules:

@@ -1,0 +1,2 @@
+"""Integrations with frameworks (each imports its framework; nothing else
+in the package does)."""

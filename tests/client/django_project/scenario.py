@@ -1,0 +1,70 @@
+"""Steps of the Django test, each run in a fresh process (Django is set up
+once per process, and the rest of the suite configures another project):
+``enqueue PATH`` and ``result ID``; each prints one JSON line."""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.client.django_project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django_tasks import default_task_backend  # noqa: E402
+from django_tasks.exceptions import TaskResultDoesNotExist  # noqa: E402
+
+from tests.client.django_project.shop.models import Order  # noqa: E402
+from tests.client.django_project.shop.tasks import failing, fulfil, notify  # noqa: E402
+
+
+class Rollback(Exception):
+    pass
+
+
+def enqueue(path: str) -> dict:
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    with transaction.atomic():
+        order = Order.objects.create(email="a@b.c")
+        first = fulfil.enqueue(path, order.id)
+        second = notify.enqueue(path, order.id)
+        try:
+            with transaction.atomic():
+                fulfil.enqueue(path, -1)
+                raise Rollback
+        except Rollback:
+            pass
+        inside = [first.id, second.id]
+    try:
+        with transaction.atomic():
+            fulfil.enqueue(path, -2)
+            raise Rollback
+    except Rollback:
+        pass
+    third = failing.enqueue(path)
+    return {
+        "inside": inside,
+        "ids": [first.id, second.id, third.id],
+        "enqueued_at": first.enqueued_at is not None,
+    }
+
+
+def result(job_id: str) -> dict:
+    try:
+        found = default_task_backend.get_result(job_id)
+    except TaskResultDoesNotExist:
+        return {"status": "missing"}
+    return {
+        "status": str(found.status),
+        "task": found.task.module_path,
+        "errors": [e.exception_class_path for e in found.errors],
+        "traceback": found.errors[0].traceback if found.errors else "",
+    }
+
+
+if __name__ == "__main__":
+    step, argument = sys.argv[1:3]
+    print(json.dumps({"enqueue": enqueue, "result": result}[step](argument)))
