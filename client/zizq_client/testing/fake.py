@@ -9,6 +9,7 @@ itself cannot loop forever.
 """
 
 import asyncio
+import inspect
 import itertools
 
 from .. import registry
@@ -61,11 +62,12 @@ class FakeClient:
         """Buffered jobs of ``job`` (a declared job or a type name, None for
         all) whose arguments include these."""
         type_name = getattr(job, "type_name", job)
+        fn = getattr(job, "fn", None)
         return [
             j
             for j in self.jobs
             if (type_name is None or j.type == type_name)
-            and _matches(j.payload, args, kwargs)
+            and _matches(fn, j.payload, args, kwargs)
         ]
 
     def clear(self) -> None:
@@ -117,8 +119,16 @@ class _AsyncFacade:
         raise NotSupported(f"FakeClient does not fake {name}(): use zizq_server")
 
 
-def _matches(payload, args: tuple, kwargs: dict) -> bool:
+def _matches(fn, payload, args: tuple, kwargs: dict) -> bool:
+    """Whether the call in ``payload`` includes these arguments: by name
+    when the function is known (positional or keyword alike), else as
+    written."""
     job_args, job_kwargs = arguments_of(payload)
+    if fn is not None:
+        signature = inspect.signature(fn)
+        wanted = signature.bind_partial(*args, **kwargs).arguments
+        given = signature.bind_partial(*job_args, **job_kwargs).arguments
+        return all(k in given and given[k] == v for k, v in wanted.items())
     if list(args) != job_args[: len(args)]:
         return False
     return all(k in job_kwargs and job_kwargs[k] == v for k, v in kwargs.items())
