@@ -27,6 +27,10 @@ from zizq_server.tools.tls.files import PairPaths, read_ca
 from .server import ROOT, zizq_command
 
 JOB = {"queue": "q", "type": "t", "payload": 1}
+TOO_LARGE = (
+    b"POST /jobs HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+    b"content-length: 2048\r\n\r\n" + b"x" * 2048
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,7 @@ def pro(tmp_path_factory):
 
 
 def test_https_over_http1_and_h2(make_server, pki):
-    server = make_server(*tls_flags(pki))
+    server = make_server(*tls_flags(pki), "--max-request-body-size", "1KiB")
     assert listening(server, "primary")["scheme"] == "https"
     assert listening(server, "admin")["scheme"] == "http"
     trust = context(pki)
@@ -119,6 +123,15 @@ def test_https_over_http1_and_h2(make_server, pki):
     assert warning["level"] == "WARN"
     assert warning["fields"]["peer"].startswith("127.0.0.1:")
     assert get(server.url, trust).status_code == 200
+    # A refusal over TLS ends with close_notify (http1 half-closes), read
+    # here as the end of the stream; the client's own close is no error.
+    with socket.create_connection(("127.0.0.1", server.port)) as raw:
+        with trust.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(TOO_LARGE)
+            answer = b"".join(iter(lambda: tls.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert get(server.url, trust).status_code == 200
+    assert [r for r in server.lines if r["level"] == "ERROR"] == []
 
 
 def test_alpn_offers_h2_then_http1_over_tls_1_2_or_newer(make_server, pki):

@@ -20,7 +20,7 @@ The bytes below TLS still go through ``transport.TurnFlushedServer``.
   coalesces a loop turn's writes.
 
 Twisted API relied on (pinned): ``TLSMemoryBIOProtocol._checkHandshakeStatus``,
-``_handshakeDone``, ``_lostTLSConnection`` and ``_reason``.
+``_shutdownTLS``, ``_handshakeDone``, ``_lostTLSConnection`` and ``_reason``.
 """
 
 import logging
@@ -63,6 +63,19 @@ class TlsConnection(TLSMemoryBIOProtocol):
         super()._checkHandshakeStatus()
         if self._lostTLSConnection and not self._handshakeDone:
             _log_failure(self.transport.getPeer(), self._reason)
+
+    def loseWriteConnection(self):
+        """Half-close, as ``http1`` ends a refusal: TLS's close_notify, while
+        reading goes on until the peer closes or the refusal's linger ends.
+
+        Not the TCP half-close below, which Twisted's wrapper would pass
+        through: it loses the close_notify, and once the TCP side is
+        half-closed a failing TLS read makes Twisted lose the connection in
+        the middle of its receive loop, which then fails on the freed TLS
+        state (an ERROR in the log).
+        """
+        if not self._lostTLSConnection:
+            self._shutdownTLS()
 
 
 def _log_failure(peer, reason) -> None:
