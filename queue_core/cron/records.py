@@ -41,6 +41,7 @@ class CronEntry:
         "last_enqueue_at",
         "name",
         "next_enqueue_at",
+        "packed_job",
         "paused",
         "paused_at",
         "resumed_at",
@@ -68,6 +69,7 @@ class CronEntry:
         self.resumed_at = resumed_at
         self.next_enqueue_at = next_enqueue_at
         self.last_enqueue_at = last_enqueue_at
+        self.packed_job = None  # the template's stored form (encode_entry)
 
 
 class CronGroup:
@@ -99,28 +101,36 @@ def decode_group(name: str, data: bytes) -> CronGroup:
 
 
 def encode_entry(entry: CronEntry) -> bytes:
-    return _packb(
-        [
-            entry.expression,
-            entry.timezone,
-            entry.paused,
-            entry.paused_at,
-            entry.resumed_at,
-            entry.next_enqueue_at,
-            entry.last_enqueue_at,
-            _template_fields(entry.job),
-        ]
-    )
+    """The entry's state, then its template: two msgpack values end to end.
+
+    The template is packed once per entry object and kept (``packed_job``):
+    firing rewrites the state of thousands of entries a second, never their
+    templates.
+    """
+    if entry.packed_job is None:
+        entry.packed_job = _packb(_template_fields(entry.job))
+    state = [
+        entry.expression,
+        entry.timezone,
+        entry.paused,
+        entry.paused_at,
+        entry.resumed_at,
+        entry.next_enqueue_at,
+        entry.last_enqueue_at,
+    ]
+    return _packb(state) + entry.packed_job
 
 
 def decode_entry(name: str, data: bytes) -> CronEntry:
-    fields = msgpack.unpackb(data)
-    expression, timezone, paused, paused_at, resumed_at, next_at, last_at, job = fields
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(data)
+    state = unpacker.unpack()
+    expression, timezone, paused, paused_at, resumed_at, next_at, last_at = state
     return CronEntry(
         name,
         expression,
         timezone,
-        _template(job),
+        _template(unpacker.unpack()),
         paused,
         paused_at,
         resumed_at,

@@ -12,9 +12,16 @@ The jobs of a pass go through ``enqueue.apply`` in one call, the operation
 applies to them too), and the entries' new records are written right
 after, with nothing awaited in between: both land in the same write batch,
 so a crash either fires an occurrence and moves its schedule, or neither.
+
+A busy second (10,000 entries due at once) is the case to be cheap in: the
+next occurrence is computed once per expression and zone in a pass, and an
+entry's record is rewritten straight into the batch (its key is the due
+key's bytes behind the tag, its template is packed once per entry), not
+through ``Crons.save_entry``'s general bookkeeping.
 """
 
 from ..cron import expression
+from ..cron.records import encode_entry
 from . import enqueue
 
 
@@ -24,20 +31,28 @@ def fire_due(crons, now_ms: int, limit: int) -> list:
     due = crons.due.pop_due(now_ms, limit)
     if not due:
         return []
+    groups = crons.groups
+    writes = crons.store.ks.pending_writes()
+    index = crons.due.add
+    nexts = {}  # (expression, zone) -> next occurrence, for this pass
     fired = []
     requests = []
     for key in due:
         group_name, _, entry_name = key.partition("\0")  # store.cron.due_key
-        group = crons.groups[group_name]
+        group = groups[group_name]
         entry = group.entries[entry_name]
         if not (group.paused or entry.paused):
             requests.append(entry.job)
             entry.last_enqueue_at = now_ms
             fired.append((group_name, entry))
-        entry.next_enqueue_at = expression.next_after(
-            entry.expression, entry.timezone, now_ms
-        )
-        crons.save_entry(group, entry)
+        schedule = (entry.expression, entry.timezone)
+        next_at = nexts.get(schedule, False)
+        if next_at is False:
+            next_at = nexts[schedule] = expression.next_after(*schedule, now_ms)
+        entry.next_enqueue_at = next_at
+        writes[b"C" + key.encode()] = encode_entry(entry)  # store.cron.entry_key
+        if next_at is not None:
+            index(key, next_at)
     if requests:
         enqueue.apply(crons.store, requests, now_ms)
     return [(g, e.name, e.next_enqueue_at) for g, e in fired]

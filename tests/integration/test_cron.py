@@ -340,6 +340,21 @@ def test_put_and_add_single_entries(client):
     assert r.json() == {"error": "cron group name must not contain ','"}
 
 
+def test_a_unique_template_does_not_enqueue_twice_while_its_job_is_pending(client):
+    """CRON-21: the second fire is a duplicate of the first job."""
+    unique = {**JOB, "unique_key": "nightly", "unique_while": "active"}
+    r = client.put(
+        "/crons/g", json={"entries": [entry("u", "* * * * * *", job=unique)]}
+    )
+    assert r.json()["entries"][0]["job"]["unique_while"] == "active"
+    (first,) = wait_until(lambda: jobs(client))
+    fired = client.get("/crons/g/entries/u").json()["last_enqueue_at"]
+    wait_until(
+        lambda: client.get("/crons/g/entries/u").json()["last_enqueue_at"] > fired
+    )
+    assert [j["id"] for j in jobs(client)] == [first["id"]]
+
+
 def test_batch_templates_are_refused_until_batches_exist(client):
     batch = {"key": "b", "when": "true", "fold": "$new"}
     r = client.put("/crons/g", json={"entries": [entry(job={**JOB, "batch": batch})]})
