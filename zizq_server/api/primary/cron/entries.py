@@ -11,9 +11,10 @@ from queue_core import cron
 
 from ....runtime import runtime
 from ...app import parse_body
-from . import bodies, check_licence, render
+from . import bodies, check_licence, endpoint, render
 
 
+@endpoint
 async def add_entry(request):
     body_fmt, body = await request.decoded_body()
     definition = parse_body(body_fmt, bodies.decode_entry, body)
@@ -24,12 +25,14 @@ async def add_entry(request):
     return 201, render.entry(await runtime.store.crons.add_entry(group, definition))
 
 
+@endpoint
 async def get_entry(request):
     check_licence()
     group, name = request.params
     return 200, render.entry(runtime.store.crons.entry(group, name))
 
 
+@endpoint
 async def put_entry(request):
     body_fmt, body = await request.decoded_body()
     definition = parse_body(body_fmt, bodies.decode_entry, body)
@@ -41,6 +44,7 @@ async def put_entry(request):
     return 200, render.entry(entry)
 
 
+@endpoint
 async def patch_entry(request):
     body_fmt, body = await request.decoded_body()
     paused = parse_body(body_fmt, bodies.decode_paused, body)
@@ -49,6 +53,7 @@ async def patch_entry(request):
     return 200, render.entry(await runtime.store.crons.patch_entry(group, name, paused))
 
 
+@endpoint
 async def delete_entry(request):
     check_licence()
     group, name = request.params
