@@ -54,5 +54,6 @@ def fire_due(crons, now_ms: int, limit: int) -> list:
         if next_at is not None:
             index(key, next_at)
     if requests:
-        enqueue.apply(crons.store, requests, now_ms)
+        jobs = enqueue.apply(crons.store, requests, now_ms)
+        crons.store.totals.enqueued += len(jobs)  # as Store.enqueue counts
     return [(g, e.name, e.next_enqueue_at) for g, e in fired]

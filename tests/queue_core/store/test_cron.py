@@ -113,6 +113,7 @@ def test_due_entries_fire_one_job_each_and_move_on(store, clock):
     assert fired.ready_at == START + 60_003
     e = store.crons.entry("g", "e")
     assert (e.last_enqueue_at, e.next_enqueue_at) == (START + 60_003, START + 120_000)
+    assert store.totals.enqueued == 1
 
 
 def test_an_overdue_entry_fires_once_without_back_fill(store, clock):
