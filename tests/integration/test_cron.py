@@ -7,6 +7,7 @@ Firing is watched on ``* * * * * *`` entries, which are due every second.
 
 import time
 
+import msgpack
 import pytest
 
 from tests.zizq_server.licence.keys import Issuer
@@ -115,6 +116,28 @@ def test_put_group_answers_the_group_in_request_order(client):
     got = client.get("/crons/default").json()
     assert [e["name"] for e in got["entries"]] == ["tokens", "warehouse"]
     assert got["entries"][1] == warehouse
+
+
+def test_msgpack_and_http2_answer_the_same_objects(client, pro_server):
+    body = {"entries": [entry("a", timezone="UTC"), entry("b", paused=True)]}
+    packed = msgpack.packb(body)
+    r = client.put(
+        "/crons/m",
+        content=packed,
+        headers={
+            "content-type": "application/msgpack",
+            "accept": "application/msgpack",
+        },
+    )
+    assert r.status_code == 200
+    group = msgpack.unpackb(r.content)
+    assert group == client.get("/crons/m").json()
+    with pro_server.h2_client() as h2:
+        r = h2.get("/crons/m/entries/b")
+        assert r.http_version == "HTTP/2"
+        assert r.json() == group["entries"][1]
+        r = h2.delete("/crons/m")
+        assert (r.status_code, r.content) == (204, b"")
 
 
 def test_a_repeated_put_keeps_the_schedule_and_drops_what_it_omits(client):
