@@ -17,9 +17,11 @@ from textual.widgets import Static
 from websockets.asyncio.server import serve
 
 from tests.zizq_server.licence.keys import Issuer
+from zizq_server.tools.admin_client import AdminEndpoint
 from zizq_server.tools.top import TopApp
 
 from .server import ServerProcess
+from .test_tls import pki, tls_flags  # noqa: F401 (pki is a fixture)
 
 PARTS = ("header", "depth", "tabs", "table", "cap", "footer")
 
@@ -32,13 +34,17 @@ def free(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pro(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pro")
+def licence(tmp_path_factory):
+    """``-k`` and ``--license-public-key`` of a pro licence."""
     issuer = Issuer()
-    public_key = issuer.write_public_key(root / "issuer.pem")
+    public_key = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "key.pem")
     token = issuer.token(exp=int(time.time()) + 86_400)
-    args = ("-k", token, "--license-public-key", public_key)
-    server = ServerProcess(str(root / "data"), args).start()
+    return ["-k", token, "--license-public-key", public_key]
+
+
+@pytest.fixture(scope="module")
+def pro(tmp_path_factory, licence):
+    server = ServerProcess(str(tmp_path_factory.mktemp("pro")), licence).start()
     yield server
     server.kill()
 
@@ -266,3 +272,22 @@ async def test_bad_servers_never_crash_it(free):
             pilot, lambda: "invalid admin URL: ftp://nowhere" in screen(app), "the URL"
         )
         assert app.is_running
+
+
+@drive
+async def test_wss_with_a_client_certificate(make_server, licence, pki):  # noqa: F811
+    server = make_server(*licence, *tls_flags(pki, "admin-", client_ca=True))
+    assert server.admin_url.startswith("https://")
+    ca = str(pki / "ca-cert.pem")
+    pair = (str(pki / "client-worker-cert.pem"), str(pki / "client-worker-key.pem"))
+    trusted = AdminEndpoint(server.admin_url, ca, *pair).ssl_context()
+    app = TopApp(server.admin_url, trusted)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Queue: 0 in-flight" in screen(app), "connected")
+    without_pair = AdminEndpoint(server.admin_url, ca).ssl_context()
+    app = TopApp(server.admin_url, without_pair)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(
+            pilot, lambda: "client certificate required?" in screen(app), "refused"
+        )
+        assert "● Disconnected" in screen(app)

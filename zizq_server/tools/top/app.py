@@ -15,6 +15,7 @@ timer. The window size is ``WINDOW_ROWS`` or three screens, whichever is
 more, or the server's free-tier cap.
 """
 
+import json
 import re
 import time
 from typing import ClassVar
@@ -37,7 +38,14 @@ _MODE_ACTIONS = {
     "delete": {"confirm_delete", "cancel", "quit_or_cancel", "no"},
     "search": {"cancel", "switch_field", "quit", "submit_search"},
 }
-CAP_MESSAGE = "Display is currently capped at {n} jobs.\nUpgrade to a pro license to see everything."
+_WIDGETS = (
+    *("header", "depth", "tabs", "table", "detail", "cap"),
+    *("search", "types", "queues", "footer"),
+)
+CAP_MESSAGE = (
+    "Display is currently capped at {n} jobs.\n"
+    "Upgrade to a pro license to see everything."
+)
 
 
 def _now_ms() -> int:
@@ -110,6 +118,8 @@ class TopApp(App):
         self.hscroll = 0
         self._sent_at = {}
         self._waiting = set()
+        self._widgets = {}
+        self._drawn = {}  # widget name -> what it shows
 
     # -- layout -------------------------------------------------------------
 
@@ -128,6 +138,8 @@ class TopApp(App):
         yield Static(id="footer")
 
     def on_mount(self) -> None:
+        for name in _WIDGETS:
+            self._widgets[name] = self.query_one(f"#{name}")
         self.run_worker(self.connection.run(), exit_on_error=True)
         self.set_interval(self.refresh_s, self.draw)
         self.draw()
@@ -158,59 +170,65 @@ class TopApp(App):
     # -- drawing ------------------------------------------------------------
 
     def draw(self) -> None:
-        if not self.query("#header"):
-            return  # shutting down: the connection's last word comes too late
         width = self.size.width
         uptime = None
         if self.server is not None and isinstance(self.server.get("uptime_ms"), int):
-            uptime = self.server["uptime_ms"] + int(
-                (time.monotonic() - self.server_at) * 1000
-            )
-        self.query_one("#header", Static).update(
+            since = int((time.monotonic() - self.server_at) * 1000)
+            uptime = self.server["uptime_ms"] + since
+        self._show(
+            "header",
             header.render(
                 self.status, self.url, self.paused, self.server, uptime, self.problem
-            )
+            ),
+            layout=True,  # its height changes with the connection
         )
         counts = [job_list.rows.total for job_list in self.lists]
-        self.query_one("#depth", Static).update(
-            depth.render(counts, self.active, self.tab.cursor, width)
-        )
-        self.query_one("#tabs", Static).update(table.tabs(self.active))
+        self._show("depth", depth.render(counts, self.active, self.tab.cursor, width))
+        self._show("tabs", table.tabs(self.active))
         self._draw_table(width)
         self._draw_footer()
 
+    def _show(self, name: str, content, key=None, layout: bool = False) -> None:
+        """Update a widget only when what it shows changed (``key``, or the
+        content itself): an idle dashboard redraws almost nothing."""
+        key = content if key is None else key
+        if self._drawn.get(name) != key:
+            self._drawn[name] = key
+            self._widgets[name].update(content, layout=layout)
+
     def _draw_table(self, width: int) -> None:
-        table_widget = self.query_one("#table", Static)
-        panel = self.query_one("#detail", Static)
+        table_widget, panel = self._widgets["table"], self._widgets["detail"]
         area = table_widget.size.height + panel.size.height
         rows = detail.height(area) if self.detail else 0
         if panel.styles.height is None or panel.styles.height.value != rows:
             panel.styles.height = rows
         tab = self.tab
         tab.scroll(max(1, area - rows - 1))
-        table_widget.update(
-            table.render(tab, area - rows - 1, width, self.hscroll, _now_ms())
+        now = _now_ms()
+        self._show(
+            "table", table.render(tab, area - rows - 1, width, self.hscroll, now)
         )
         if rows:
-            panel.update(detail.render(tab.current(), tab.name, rows))
-        cap = self.query_one("#cap", Static)
+            job = tab.current()
+            key = (json.dumps(job, sort_keys=True), tab.name, rows)
+            self._show("detail", detail.render(job, tab.name, rows), key)
+        cap = self._widgets["cap"]
         cap.display = self.cap is not None
         if self.cap is not None:
-            cap.update(CAP_MESSAGE.format(n=self.cap))
+            self._show("cap", CAP_MESSAGE.format(n=self.cap), layout=True)
 
     def _draw_footer(self) -> None:
-        bar = self.query_one("#footer", Static)
         searching = self.mode == "search"
-        self.query_one("#search").display = searching
-        for field in self.query(Input):
-            field.disabled = not searching
-        bar.display = self.mode != "search"
+        self._widgets["search"].display = searching
+        self._widgets["types"].disabled = self._widgets[
+            "queues"
+        ].disabled = not searching
+        self._widgets["footer"].display = not searching
         if self.mode == "delete":
-            bar.update(footer.delete_prompt(self.delete_id))
+            self._show("footer", footer.delete_prompt(self.delete_id))
         else:
-            bar.update(
-                footer.help_bar(self.paused, self.tab.at_frozen_edge(), self.note)
-            )
+            bar = footer.help_bar(self.paused, self.tab.at_frozen_edge(), self.note)
+            self._show("footer", bar)
 
     # -- the connection's callbacks -----------------------------------------
 

@@ -95,6 +95,12 @@ class Connection:
             code = exc.response.status_code
             return f"not a Zizq admin API: HTTP {code} for {target}"
         except InvalidHandshake as exc:
+            if isinstance(exc.__cause__, OSError):
+                return str(exc.__cause__)
+            if isinstance(exc.__cause__, EOFError) and secure is not None:
+                # TLS 1.3 refuses a client certificate after the handshake:
+                # the refusal reaches here as the end of the stream.
+                return "the server closed the TLS connection (is a client certificate required?)"
             return f"not a Zizq admin API: {exc}"
         except (OSError, TimeoutError, WebSocketException) as exc:
             return str(exc) or type(exc).__name__
