@@ -3,17 +3,18 @@
 ``_Api`` holds the calls once; each method builds a ``calls.Call`` and hands
 it to ``_send``, which returns the value in ``Client`` and an awaitable in
 ``AsyncClient``, so ``client.get(id)`` and ``await aclient.get(id)`` share
-one definition. Connections are pooled by httpx (keep-alive on HTTP/1.1,
-one multiplexed connection on HTTP/2); an error status becomes the
-exception ``errors.error_for`` picks and a network failure becomes
-``ConnectionFailed``.
+one definition. Over HTTP/1.1 requests go through ``http1``'s lean
+keep-alive pool, over HTTP/2 through httpx (one multiplexed connection),
+and take streams through httpx on their own connection. An error status
+becomes the exception ``errors.error_for`` picks, and a network failure
+becomes ``ConnectionFailed``.
 """
 
 from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
-from . import calls
+from . import calls, http1
 from .codec import STREAM_ACCEPT, decode, encode, frame_decoder
 from .errors import ConnectionFailed, error_for
 from .middleware import chain
@@ -36,6 +37,19 @@ class _Api:
         self.config = config
         self.middleware = list(middleware)
         self._content_type = {"content-type": config.content_type}
+        self._target = None
+        if not config.http2:
+            headers = {"accept": config.content_type, **dict(config.headers)}
+            self._target = http1.Target(config.url, headers, config.ssl_context())
+
+    def _request_bytes(self, call: calls.Call) -> bytes:
+        return self._target.request(
+            call.method,
+            call.path,
+            call.params,
+            self._body(call),
+            self.config.content_type,
+        )
 
     def _body(self, call: calls.Call):
         if call.body is None:
@@ -117,7 +131,12 @@ class Client(_Api):
         self, config: ClientConfig | None = None, *, middleware=(), **options
     ) -> None:
         self._setup(config, options, middleware)
-        self._http = httpx.Client(**self.config.httpx_kwargs())
+        if self._target is None:
+            self._http = httpx.Client(**self.config.httpx_kwargs())
+        else:
+            self._pool = http1.Pool(
+                self._target, self.config.timeout, self.config.connect_timeout
+            )
 
     def __enter__(self) -> "Client":
         return self
@@ -126,7 +145,10 @@ class Client(_Api):
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._target is None:
+            self._http.close()
+        else:
+            self._pool.close()
 
     @property
     def jobs(self) -> Query:
@@ -145,6 +167,8 @@ class Client(_Api):
             params = {**params, "from": str(page[-1].attempt)}
 
     def _send(self, call: calls.Call):
+        if self._target is not None:
+            return self._result(call, self._pool.send(self._request_bytes(call)))
         try:
             response = self._http.request(
                 call.method,
@@ -205,7 +229,12 @@ class AsyncClient(_Api):
         self, config: ClientConfig | None = None, *, middleware=(), **options
     ) -> None:
         self._setup(config, options, middleware)
-        self._http = httpx.AsyncClient(**self.config.httpx_kwargs())
+        if self._target is None:
+            self._http = httpx.AsyncClient(**self.config.httpx_kwargs())
+        else:
+            self._pool = http1.AsyncPool(
+                self._target, self.config.timeout, self.config.connect_timeout
+            )
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -214,7 +243,10 @@ class AsyncClient(_Api):
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._target is None:
+            await self._http.aclose()
+        else:
+            await self._pool.aclose()
 
     @property
     def jobs(self) -> AsyncQuery:
@@ -231,6 +263,9 @@ class AsyncClient(_Api):
             params = {**params, "from": str(page[-1].attempt)}
 
     async def _send(self, call: calls.Call):
+        if self._target is not None:
+            answer = await self._pool.send(self._request_bytes(call))
+            return self._result(call, answer)
         try:
             response = await self._http.request(
                 call.method,
