@@ -97,6 +97,7 @@ class JobDefinition(Generic[P, R]):
     type_name: str
     options: JobOptions = field(default_factory=JobOptions)
     throws: tuple = ()
+    is_async: bool = field(init=False, default=False)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -105,9 +106,9 @@ class JobDefinition(Generic[P, R]):
     def qualified_name(self) -> str:
         return f"{self.fn.__module__}.{self.fn.__qualname__}"
 
-    @property
-    def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.fn)
+    def __post_init__(self) -> None:
+        # Read for every delivered job: worked out once.
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.fn))
 
     def using(self, **overrides) -> "JobDefinition[P, R]":
         """A copy with other options (queue, priority, delay, ready_at,

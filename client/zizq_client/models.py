@@ -22,6 +22,7 @@ JOB_FIELDS = (
     "retention", "purge_at", "completed_at", "unique_key", "unique_while",
     "duplicate", "folded", "batch",
 )  # fmt: skip
+_FIELD_SET = frozenset(JOB_FIELDS)
 
 
 def now_ms() -> int:
@@ -96,24 +97,38 @@ class Unique:
 
 
 class Job:
-    """A job as the server describes it (``payload`` only where sent)."""
+    """A job as the server describes it (``payload`` only where sent).
 
-    __slots__ = JOB_FIELDS + ("extra",)
+    Fields read straight from the decoded map (absent ones are None), so
+    building one costs a single attribute store: a worker makes one per
+    delivered job. Fields a newer server adds are in ``extra``.
+    """
+
+    __slots__ = ("_wire",)
 
     def __init__(self, wire: dict) -> None:
-        get = wire.get
-        for name in JOB_FIELDS:
-            setattr(self, name, get(name))
-        self.extra = {k: v for k, v in wire.items() if k not in JOB_FIELDS}
+        object.__setattr__(self, "_wire", wire)
+
+    def __getattr__(self, name: str):
+        if name in _FIELD_SET:
+            return self._wire.get(name)
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in _FIELD_SET:
+            raise AttributeError(f"Job has no field {name!r}")
+        self._wire[name] = value
+
+    @property
+    def extra(self) -> dict:
+        return {k: v for k, v in self._wire.items() if k not in _FIELD_SET}
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.type} {self.queue} {self.status}>"
 
     def to_dict(self) -> dict:
-        """The fields that are set (a ``null`` payload reads as unset)."""
-        wire = {n: getattr(self, n) for n in JOB_FIELDS}
-        wire = {k: v for k, v in wire.items() if v is not None}
-        return {**wire, **self.extra}
+        """The fields as the server sent them."""
+        return dict(self._wire)
 
 
 @dataclass(frozen=True)
