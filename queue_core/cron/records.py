@@ -8,10 +8,13 @@ it as it is, through the enqueue operation the API uses.
 
 Records are msgpack arrays with a fixed field order, like job records
 (codec): a group's record holds its own state only, and each entry is a
-record of its own, so that firing an entry rewrites that entry alone, in
-the batch that holds the job it enqueued.
+record of its own, its definition and pause state (``encode_entry``),
+beside a 16-byte schedule record (``encode_schedule``): firing rewrites
+that small record alone, in the batch that holds the job it enqueued, and
+never re-encodes a definition that did not change.
 """
 
+import struct
 from typing import NamedTuple
 
 import msgpack
@@ -20,6 +23,7 @@ from ..options import EnqueueRequest
 from ..types import Backoff, Batch, Retention
 
 _packb = msgpack.Packer(use_bin_type=True).pack
+_SCHEDULE = struct.Struct(">QQ")
 
 
 class EntryDefinition(NamedTuple):
@@ -41,7 +45,6 @@ class CronEntry:
         "last_enqueue_at",
         "name",
         "next_enqueue_at",
-        "packed_job",
         "paused",
         "paused_at",
         "resumed_at",
@@ -69,7 +72,6 @@ class CronEntry:
         self.resumed_at = resumed_at
         self.next_enqueue_at = next_enqueue_at
         self.last_enqueue_at = last_enqueue_at
-        self.packed_job = None  # the template's stored form (encode_entry)
 
 
 class CronGroup:
@@ -101,42 +103,36 @@ def decode_group(name: str, data: bytes) -> CronGroup:
 
 
 def encode_entry(entry: CronEntry) -> bytes:
-    """The entry's state, then its template: two msgpack values end to end.
-
-    The template is packed once per entry object and kept (``packed_job``):
-    firing rewrites the state of thousands of entries a second, never their
-    templates.
-    """
-    if entry.packed_job is None:
-        entry.packed_job = _packb(_template_fields(entry.job))
-    state = [
-        entry.expression,
-        entry.timezone,
-        entry.paused,
-        entry.paused_at,
-        entry.resumed_at,
-        entry.next_enqueue_at,
-        entry.last_enqueue_at,
-    ]
-    return _packb(state) + entry.packed_job
+    """The entry's definition and pause state (not its schedule)."""
+    return _packb(
+        [
+            entry.expression,
+            entry.timezone,
+            entry.paused,
+            entry.paused_at,
+            entry.resumed_at,
+            _template_fields(entry.job),
+        ]
+    )
 
 
 def decode_entry(name: str, data: bytes) -> CronEntry:
-    unpacker = msgpack.Unpacker()
-    unpacker.feed(data)
-    state = unpacker.unpack()
-    expression, timezone, paused, paused_at, resumed_at, next_at, last_at = state
+    """An entry as ``encode_entry`` stored it, not scheduled yet."""
+    expression, timezone, paused, paused_at, resumed_at, job = msgpack.unpackb(data)
     return CronEntry(
-        name,
-        expression,
-        timezone,
-        _template(unpacker.unpack()),
-        paused,
-        paused_at,
-        resumed_at,
-        next_at,
-        last_at,
+        name, expression, timezone, _template(job), paused, paused_at, resumed_at
     )
+
+
+def encode_schedule(entry: CronEntry) -> bytes:
+    """``next_enqueue_at`` and ``last_enqueue_at`` as two u64s (0: unset)."""
+    return _SCHEDULE.pack(entry.next_enqueue_at or 0, entry.last_enqueue_at or 0)
+
+
+def decode_schedule(entry: CronEntry, data: bytes) -> None:
+    next_at, last_at = _SCHEDULE.unpack(data)
+    entry.next_enqueue_at = next_at or None
+    entry.last_enqueue_at = last_at or None
 
 
 def _template_fields(job: EnqueueRequest) -> list:

@@ -6,7 +6,8 @@ Key layout (beside the job keys of ``codec``; names hold no NUL, API.md
 record in entry-name order):
 
     C <group utf-8> 00                 -> group record (cron.records)
-    C <group utf-8> 00 <entry utf-8>   -> entry record, with its schedule state
+    C <group utf-8> 00 <entry utf-8>   -> entry record: definition, pause state
+    S <group utf-8> 00 <entry utf-8>   -> the entry's schedule: next, last (u64s)
 
 RocksDB holds the truth; ``Crons`` mirrors every group and entry in memory
 (loaded at start-up), so reads and the scheduler's passes touch no disk,
@@ -21,13 +22,21 @@ earliest occurrence. The operations themselves are ``store.cron_define``
 
 import asyncio
 
-from ..cron.records import decode_entry, decode_group, encode_entry, encode_group
+from ..cron.records import (
+    decode_entry,
+    decode_group,
+    decode_schedule,
+    encode_entry,
+    encode_group,
+    encode_schedule,
+)
 from ..errors import NotFound
 from ..index import TimeIndex
 from . import cron_define, cron_fire
+from .keyspace import prefix_end
 
 TAG = b"C"
-_TAG_END = b"D"
+SCHEDULE_TAG = b"S"
 
 
 def group_key(group: str) -> bytes:
@@ -36,6 +45,11 @@ def group_key(group: str) -> bytes:
 
 def entry_key(group: str, entry: str) -> bytes:
     return TAG + group.encode() + b"\x00" + entry.encode()
+
+
+def schedule_key(group: str, entry: str) -> bytes:
+    """The schedule record's key: also ``SCHEDULE_TAG`` + the due key's bytes."""
+    return SCHEDULE_TAG + group.encode() + b"\x00" + entry.encode()
 
 
 def due_key(group: str, entry: str) -> str:
@@ -56,7 +70,7 @@ class Crons:
     def load(self) -> int:
         """Read every group and entry from the database; returns the entries."""
         count = 0
-        for key, value in self.store.ks.scan(TAG, _TAG_END):
+        for key, value in self.store.ks.scan(TAG, prefix_end(TAG)):
             group_name, _, entry_name = key[1:].partition(b"\x00")
             group_name = group_name.decode()
             if not entry_name:
@@ -64,8 +78,12 @@ class Crons:
                 continue
             entry = decode_entry(entry_name.decode(), value)
             self.groups[group_name].entries[entry.name] = entry
-            self._index(group_name, entry)
             count += 1
+        for key, value in self.store.ks.scan(SCHEDULE_TAG, prefix_end(SCHEDULE_TAG)):
+            group_name, _, entry_name = key[1:].decode().partition("\0")
+            entry = self.groups[group_name].entries[entry_name]
+            decode_schedule(entry, value)
+            self._index(group_name, entry)
         return count
 
     # -- reads ---------------------------------------------------------------
@@ -99,19 +117,22 @@ class Crons:
 
     def save_entry(self, group, entry) -> None:
         group.entries[entry.name] = entry
-        self.store.ks.put(entry_key(group.name, entry.name), encode_entry(entry))
+        ks = self.store.ks
+        ks.put(entry_key(group.name, entry.name), encode_entry(entry))
+        ks.put(schedule_key(group.name, entry.name), encode_schedule(entry))
         self._index(group.name, entry)
         self.changed.set()
 
     def drop_entry(self, group, name: str) -> None:
         del group.entries[name]
         self.store.ks.delete(entry_key(group.name, name))
+        self.store.ks.delete(schedule_key(group.name, name))
         self.due.remove(due_key(group.name, name))
         self.changed.set()
 
     def drop_group(self, group) -> int:
         """Delete a group and its entries; returns the records deleted."""
-        records = len(group.entries) + 1
+        records = 2 * len(group.entries) + 1
         for name in list(group.entries):
             self.drop_entry(group, name)
         del self.groups[group.name]

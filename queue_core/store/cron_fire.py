@@ -14,14 +14,14 @@ after, with nothing awaited in between: both land in the same write batch,
 so a crash either fires an occurrence and moves its schedule, or neither.
 
 A busy second (10,000 entries due at once) is the case to be cheap in: the
-next occurrence is computed once per expression and zone in a pass, and an
-entry's record is rewritten straight into the batch (its key is the due
-key's bytes behind the tag, its template is packed once per entry), not
-through ``Crons.save_entry``'s general bookkeeping.
+next occurrence is computed once per expression and zone in a pass, and
+only an entry's 16-byte schedule record is rewritten, straight into the
+batch (its key is the due key's bytes behind the tag), not through
+``Crons.save_entry``'s general bookkeeping.
 """
 
 from ..cron import expression
-from ..cron.records import encode_entry
+from ..cron.records import encode_schedule
 from . import enqueue
 
 
@@ -50,7 +50,7 @@ def fire_due(crons, now_ms: int, limit: int) -> list:
         if next_at is False:
             next_at = nexts[schedule] = expression.next_after(*schedule, now_ms)
         entry.next_enqueue_at = next_at
-        writes[b"C" + key.encode()] = encode_entry(entry)  # store.cron.entry_key
+        writes[b"S" + key.encode()] = encode_schedule(entry)  # store.cron.schedule_key
         if next_at is not None:
             index(key, next_at)
     if requests:

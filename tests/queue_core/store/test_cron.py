@@ -172,7 +172,7 @@ def test_a_fired_job_and_its_entry_land_in_one_write(open_store, clock):
     clock.advance(60_000)
     cron_fire.fire_due(store.crons, clock(), 10)
     pending = store.ks.pending_writes()
-    assert any(k.startswith(b"C") for k in pending) and any(
+    assert any(k.startswith(b"S") for k in pending) and any(
         k.startswith(b"J") for k in pending
     )
     store.ks.flush()
