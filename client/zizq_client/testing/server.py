@@ -39,11 +39,12 @@ class ZizqServer:
         self.args = list(args)
         self.proc = None
         self.port = None
+        self.scheme = "http"
         self.output: list = []
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> "ZizqServer":
         args = [
@@ -78,6 +79,7 @@ class ZizqServer:
                 continue
             if fields.get("api") == "primary" and "addr" in fields:
                 self.port = int(fields["addr"].rsplit(":", 1)[1])
+                self.scheme = fields.get("scheme", "http")
                 ready.set()
         ready.set()
 

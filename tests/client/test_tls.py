@@ -1,0 +1,62 @@
+"""The client over HTTPS with mutual TLS (a pro licence minted by the
+tests): the CA and client pair options, over HTTP/1.1 and h2 (ALPN), for
+requests and take streams; and a pro feature (unique jobs) the licence
+allows."""
+
+import subprocess
+import time
+
+import pytest
+
+import zizq_client as zizq
+from tests.zizq_server.licence.keys import Issuer
+from zizq_client.testing.server import ZizqServer, server_command
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    pki = tmp_path_factory.mktemp("pki")
+    made = subprocess.run(
+        [*server_command(), "tls", "init", "--out-dir", str(pki), "--san",
+         "127.0.0.1", "--client", "worker"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    issuer = Issuer()
+    key = issuer.write_public_key(pki / "issuer.pem")
+    args = [
+        "-k", issuer.token(exp=int(time.time()) + 86_400), "--license-public-key", key,
+        "--tls-cert", str(pki / "server-cert.pem"), "--tls-key", str(pki / "server-key.pem"),
+        "--tls-client-ca", str(pki / "ca-cert.pem"),
+    ]  # fmt: skip
+    with ZizqServer(args=args) as server:
+        yield server, pki
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["h1", "h2"])
+def test_mutual_tls_requests_and_take_streams(tls_server, http2):
+    server, pki = tls_server
+    assert server.url.startswith("https://")
+    options = {
+        "ca_cert": str(pki / "ca-cert.pem"),
+        "client_cert": str(pki / "client-worker-cert.pem"),
+        "client_key": str(pki / "client-worker-key.pem"),
+    }
+    with zizq.Client(url=server.url, http2=http2, **options) as client:
+        client.reset()
+        first = client.enqueue_raw(queue="t", type="u", payload=1, unique_key="k")
+        again = client.enqueue_raw(queue="t", type="u", payload=2, unique_key="k")
+        assert again.duplicate and again.id == first.id
+        with client.take("t") as batches:
+            [taken] = next(b for b in batches if b)
+            client.ack(taken.id)
+        assert client.count() == 0
+    with (
+        zizq.Client(
+            url=server.url, http2=http2, ca_cert=options["ca_cert"], timeout=5
+        ) as anonymous,
+        pytest.raises(zizq.ConnectionFailed),
+    ):
+        anonymous.health()
