@@ -350,6 +350,9 @@ def test_put_and_add_single_entries(client):
     assert r.status_code == 200 and r.json()["name"] == "path"
     assert client.get("/crons/g").json()["paused"] is False
     assert client.put("/crons/g/entries/path", json=entry("bad,")).status_code == 400
+    r = client.put("/crons/g/entries/", json=entry("body"))
+    assert r.json() == {"error": "cron entry name must not be empty"}
+    assert client.get("/crons/g").json()["entries"][0]["name"] == "path"
     r = client.post("/crons/h/entries", json=entry("e", paused=True))
     assert r.status_code == 201
     assert list(r.json()) == ["name", "expression", "paused", "job", "next_enqueue_at"]

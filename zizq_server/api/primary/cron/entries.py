@@ -3,8 +3,10 @@ pause and delete.
 
 ``PUT`` takes the entry's name from the path, which is not name-checked
 (the body's ``name`` is required and checked, then ignored), as the real
-server does; both ``POST`` and ``PUT`` create a missing group, whose name
-they check.
+server does, except for emptiness: ``PUT /crons/g/entries/`` would store
+an entry under the group's own key (store.cron), so an empty path name is
+refused as an empty body name is. Both ``POST`` and ``PUT`` create a
+missing group, whose name they check.
 """
 
 from queue_core import cron
@@ -39,6 +41,8 @@ async def put_entry(request):
     check_licence()
     group, name = request.params
     cron.check_group_name(group)
+    if not name:
+        cron.check_entry_name(name)
     bodies.validate_entry(definition)
     entry = await runtime.store.crons.put_entry(group, name, definition)
     return 200, render.entry(entry)
