@@ -150,6 +150,29 @@ def test_error_statuses_raise_their_exceptions(client):
         client.update(job.id, queue=None)
 
 
+class Urgent(zizq.Middleware):
+    """Rewrites every job's priority on its way out."""
+
+    def enqueue(self, jobs, call_next):
+        return call_next([{**job, "priority": 1} for job in jobs])
+
+    async def aenqueue(self, jobs, call_next):
+        return await call_next([{**job, "priority": 2} for job in jobs])
+
+
+def test_enqueue_middleware_sees_single_and_bulk_requests(zizq_server):
+    with zizq.Client(url=zizq_server.url, middleware=[Urgent()]) as client:
+        assert client.enqueue_raw(queue="q", type="t", payload=None).priority == 1
+        [job] = client.enqueue_bulk([{"queue": "q", "type": "t", "payload": None}])
+        assert job.priority == 1
+
+    async def scenario():
+        async with zizq.AsyncClient(url=zizq_server.url, middleware=[Urgent()]) as c:
+            return (await c.enqueue_raw(queue="q", type="t", payload=None)).priority
+
+    assert asyncio.run(scenario()) == 2
+
+
 def test_connection_refused_raises_connection_failed():
     with zizq.Client(url="http://127.0.0.1:9", timeout=1) as client:
         with pytest.raises(zizq.ConnectionFailed):

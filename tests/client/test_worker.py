@@ -52,6 +52,25 @@ class Running:
         return self.status
 
 
+class Counting(zizq.Middleware):
+    """Counts dispatches on each side and what they raised."""
+
+    def __init__(self) -> None:
+        self.seen = Counter()
+
+    def dispatch(self, job, call_next):
+        self.seen["sync"] += 1
+        try:
+            return call_next(job)
+        except Exception:
+            self.seen["sync raised"] += 1
+            raise
+
+    async def adispatch(self, job, call_next):
+        self.seen["async"] += 1
+        return await call_next(job)
+
+
 def test_worker_runs_sync_and_async_jobs_with_failures(zizq_server, tmp_path):
     path = str(tmp_path / "ran")
     client = zizq.Client(url=zizq_server.url)
@@ -65,8 +84,13 @@ def test_worker_runs_sync_and_async_jobs_with_failures(zizq_server, tmp_path):
             batch.add(workload.retry_soon, path, n)
             batch.add(workload.kill_me, n)
             batch.add(workload.permanent, n)
+    counting = Counting()
     running = Running(
-        url=zizq_server.url, queues=["load"], concurrency=4, async_concurrency=20
+        url=zizq_server.url,
+        queues=["load"],
+        concurrency=4,
+        async_concurrency=20,
+        middleware=[counting],
     )
     expected = 400 + 6
     wait_until(lambda: len(lines(path)) >= expected, what="every job to run")
@@ -76,6 +100,8 @@ def test_worker_runs_sync_and_async_jobs_with_failures(zizq_server, tmp_path):
     assert all(seen[f"sync {n}"] == 1 and seen[f"async {n}"] == 1 for n in range(200))
     assert all(seen[f"flaky {n}"] == 1 and seen[f"retried {n}"] == 1 for n in range(3))
     assert sum(seen.values()) == expected
+    # sync: 200 + 3 flaky and 3 retried twice each + 3 kills + 3 permanent
+    assert counting.seen == {"async": 200, "sync": 218, "sync raised": 12}
     dead = list(client.jobs.filter(status="dead"))
     kinds = Counter(client.errors(job.id)[0].error_type for job in dead)
     assert kinds == {
