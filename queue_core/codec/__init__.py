@@ -40,6 +40,7 @@ error_to_obj = _impl.error_to_obj
 # Enqueue.
 plain_enqueue_request = _impl.plain_enqueue_request
 plain_bulk_requests = _impl.plain_bulk_requests
+keyed = _impl.keyed
 new_job = _impl.new_job
 new_jobs = _impl.new_jobs
 put_new_jobs = _impl.put_new_jobs
@@ -78,6 +79,7 @@ __all__ = [
     "error_to_obj",
     "plain_enqueue_request",
     "plain_bulk_requests",
+    "keyed",
     "new_job",
     "new_jobs",
     "put_new_jobs",

@@ -330,6 +330,27 @@ cdef inline int _field_of(const unsigned char* key, Py_ssize_t n) noexcept:
     return _J_UNKNOWN
 
 
+cdef inline str _text(_Scan* s):
+    """The string just read (canonical: no escapes) as a ``str``."""
+    if s.ascii:
+        return PyUnicode_DecodeASCII(<const char*>s.text, s.text_len, NULL)
+    return PyUnicode_DecodeUTF8(<const char*>s.text, s.text_len, NULL)
+
+
+cdef object _QUEUED = "queued", _ACTIVE = "active", _EXISTS = "exists"
+
+
+cdef object _scope(_Scan* s):
+    """The scope the string just read names, or None."""
+    if s.text_len != 6:
+        return None
+    if memcmp(s.text, b"queued", 6) == 0:
+        return _QUEUED
+    if memcmp(s.text, b"active", 6) == 0:
+        return _ACTIVE
+    return _EXISTS if memcmp(s.text, b"exists", 6) == 0 else None
+
+
 cdef bytes _minified(const unsigned char* start, const unsigned char* end):
     """A canonical value's bytes without the whitespace between its tokens."""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, _unspaced(start, end, NULL))
@@ -423,6 +444,7 @@ cdef class _BulkReader:
         cdef bint plain = True
         cdef object job_type = None, queue = None, payload = None
         cdef object priority = None, ready_at = None, retry_limit = None
+        cdef object unique_key = None, unique_while = None
         cdef const unsigned char* start
         if s.p >= s.end or s.p[0] != c'{':
             # Not a map: not plain, if it is a value the reference reads.
@@ -471,6 +493,17 @@ cdef class _BulkReader:
                 elif field == _J_RETRY_LIMIT:
                     retry_limit = self.number(_U32_LIMIT)
                     plain = plain and retry_limit is not _PUNTED
+                elif field == _J_UNIQUE_KEY:
+                    if s.kind == _K_STRING:
+                        unique_key = _text(s)
+                    else:
+                        plain = plain and s.kind == _K_NULL
+                elif field == _J_UNIQUE_WHILE:
+                    if s.kind == _K_STRING:
+                        unique_while = _scope(s)
+                        plain = plain and unique_while is not None
+                    else:
+                        plain = plain and s.kind == _K_NULL
                 elif field & _J_OPTIONS:
                     plain = plain and s.kind == _K_NULL
                 _ws(s)
@@ -483,9 +516,14 @@ cdef class _BulkReader:
             _J_TYPE | _J_QUEUE | _J_PAYLOAD
         ):
             return None
+        if unique_while is not None and unique_key is None:
+            return None
         if priority is None:
             priority = _DEFAULT_PRIORITY
-        return _request(job_type, queue, payload, priority, ready_at, retry_limit)
+        return _request(
+            job_type, queue, payload, priority, ready_at, retry_limit,
+            unique_key, unique_while,
+        )
 
     cdef object payload(self, const unsigned char* start):
         """The payload read from ``start`` as ``orjson.dumps`` writes it;

@@ -1192,7 +1192,8 @@ cdef PyTypeObject* _REQUEST = <PyTypeObject*>EnqueueRequest
 cdef object _problem = names.problem
 cdef Py_ssize_t _MAX_NAME_BYTES = MAX_NAME_BYTES
 cdef object _DEFAULT_PRIORITY = DEFAULT_PRIORITY
-cdef tuple _UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
+cdef tuple _UNSET_OPTIONS = ("backoff", "retention", "batch")
+cdef tuple _UNIQUE_SCOPES = types.UNIQUE_SCOPES
 cdef object _ZERO = 0
 cdef object _READY = types.READY
 cdef object _SCHEDULED = types.SCHEDULED
@@ -1243,6 +1244,7 @@ def plain_enqueue_request(obj):
     allocated and filled directly."""
     cdef dict d
     cdef object job_type, queue, priority, ready_at, retry_limit, payload
+    cdef object unique_key = None, unique_while = None
     cdef PyObject* raw
     cdef Py_ssize_t present = 3
     if not PyDict_CheckExact(obj):
@@ -1274,13 +1276,41 @@ def plain_enqueue_request(obj):
         for name in _UNSET_OPTIONS:
             if _field(d, name) is not None:
                 return None
+        unique_key = _field(d, "unique_key")
+        unique_while = _field(d, "unique_while")
+        if not _plain_unique(unique_key, unique_while):
+            return None
     try:
         payload = _dumps(<object>raw)
     except TypeError:  # not a JSON value (orjson's error is a TypeError)
         return None
     if priority is None:
         priority = _DEFAULT_PRIORITY
-    return _request(job_type, queue, payload, priority, ready_at, retry_limit)
+    return _request(
+        job_type, queue, payload, priority, ready_at, retry_limit, unique_key, unique_while
+    )
+
+
+cdef inline bint _plain_unique(object unique_key, object unique_while):
+    """``_py._plain_unique``: no key and no scope, or a ``str`` key with no
+    scope or a valid one."""
+    if unique_key is None:
+        return unique_while is None
+    return PyUnicode_CheckExact(unique_key) and (
+        unique_while is None
+        or (PyUnicode_CheckExact(unique_while) and unique_while in _UNIQUE_SCOPES)
+    )
+
+
+def keyed(requests):
+    """``_py.keyed``, reading an ``EnqueueRequest``'s key from its item."""
+    for request in requests:
+        if Py_TYPE(request) == _REQUEST:
+            if PyTuple_GET_ITEM(request, 8) != <PyObject*>None:
+                return True
+        elif request.unique_key is not None:
+            return True
+    return False
 
 
 cdef inline int _has(dict d, str name, object value) except -1:
@@ -1290,10 +1320,13 @@ cdef inline int _has(dict d, str name, object value) except -1:
     return PyDict_Contains(d, name)
 
 
-cdef object _request(job_type, queue, payload, priority, ready_at, retry_limit):
+cdef object _request(
+    job_type, queue, payload, priority, ready_at, retry_limit, unique_key, unique_while
+):
     """``EnqueueRequest(job_type, queue, payload, priority, ready_at,
-    retry_limit)`` with the pro options None: ``tuple.__new__``'s work for a
-    tuple subclass (allocate, then own each item), without the call."""
+    retry_limit, unique_key=unique_key, unique_while=unique_while)`` with the
+    other options None: ``tuple.__new__``'s work for a tuple subclass
+    (allocate, then own each item), without the call."""
     cdef PyObject* raw = (<_TypeObject*>_REQUEST).tp_alloc(<_TypeObject*>_REQUEST, 11)
     cdef object request = <object>raw
     cdef int i
@@ -1304,8 +1337,11 @@ cdef object _request(job_type, queue, payload, priority, ready_at, retry_limit):
     _own(request, 3, priority)
     _own(request, 4, ready_at)
     _own(request, 5, retry_limit)
-    for i in range(6, 11):
+    for i in range(6, 8):
         _own(request, i, None)
+    _own(request, 8, unique_key)
+    _own(request, 9, unique_while)
+    _own(request, 10, None)
     return request
 
 

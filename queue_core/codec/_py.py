@@ -40,6 +40,7 @@ from ..types import (
     READY,
     SCHEDULED,
     STATUS_NAMES,
+    UNIQUE_SCOPES,
     Backoff,
     Batch,
     ErrorRecord,
@@ -287,7 +288,7 @@ def error_to_obj(record: ErrorRecord) -> dict:
 # -- enqueue ---------------------------------------------------------------------
 
 _NOT_PLAIN = object()
-_UNSET_OPTIONS = ("backoff", "retention", "unique_key", "unique_while", "batch")
+_UNSET_OPTIONS = ("backoff", "retention", "batch")
 
 
 def plain_enqueue_request(obj):
@@ -295,10 +296,13 @@ def plain_enqueue_request(obj):
 
     Plain: a dict whose ``type`` and ``queue`` are valid names, with a
     ``payload`` that is a JSON value, ``priority``/``ready_at``/``retry_limit``
-    absent, null or in range, and every other option absent or null. Nearly
-    every enqueue looks like that; for anything else the adapter's full
-    decoder answers, with its exact error messages. So this accepts only
-    what the full decoder accepts, and builds the same request from it.
+    absent, null or in range, ``unique_key`` absent, null or a string (with
+    ``unique_while`` absent, null or one of the three scopes; never without
+    a key), and every other option absent or null. Nearly every enqueue
+    looks like that; for anything else the adapter's full decoder answers,
+    with its exact error messages. So this accepts only what the full
+    decoder accepts, and builds the same request from it. A unique key is
+    a pro feature: the caller checks the licence (``keyed``).
     """
     if type(obj) is not dict or "payload" not in obj:
         return None
@@ -311,6 +315,9 @@ def plain_enqueue_request(obj):
     for name in _UNSET_OPTIONS:
         if obj.get(name) is not None:
             return None
+    unique_key, unique_while = obj.get("unique_key"), obj.get("unique_while")
+    if not _plain_unique(unique_key, unique_while):
+        return None
     priority = _plain_int(obj.get("priority"), MAX_PRIORITY)
     ready_at = _plain_int(obj.get("ready_at"), MAX_U64)
     retry_limit = _plain_int(obj.get("retry_limit"), MAX_U32)
@@ -322,7 +329,34 @@ def plain_enqueue_request(obj):
         return None
     if priority is None:
         priority = DEFAULT_PRIORITY
-    return EnqueueRequest(job_type, queue, payload, priority, ready_at, retry_limit)
+    return EnqueueRequest(
+        job_type,
+        queue,
+        payload,
+        priority,
+        ready_at,
+        retry_limit,
+        unique_key=unique_key,
+        unique_while=unique_while,
+    )
+
+
+def _plain_unique(unique_key, unique_while) -> bool:
+    """No key and no scope, or a ``str`` key with no scope or a valid one."""
+    if unique_key is None:
+        return unique_while is None
+    return type(unique_key) is str and (
+        unique_while is None
+        or (type(unique_while) is str and unique_while in UNIQUE_SCOPES)
+    )
+
+
+def keyed(requests) -> bool:
+    """Whether any enqueue request carries a unique key."""
+    for request in requests:
+        if request.unique_key is not None:
+            return True
+    return False
 
 
 def _plain_int(value, maximum: int):

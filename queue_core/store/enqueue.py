@@ -10,7 +10,7 @@ A call with unique keys is planned first (``unique.Plan``): its duplicates
 make no job, and it returns a ``unique.Enqueued`` that says which they are.
 """
 
-from ..codec import new_jobs
+from ..codec import keyed, new_jobs
 from ..ids import new_id
 from ..types import READY
 from . import events, records, unique
@@ -18,7 +18,7 @@ from . import events, records, unique
 
 def apply(store, requests, now_ms: int) -> list:
     """Write every request; return the new (or duplicated) jobs in input order."""
-    if unique.keyed(requests):
+    if keyed(requests):
         plan = unique.Plan(store, requests)
         jobs = new_jobs(plan.fresh, now_ms, new_id)
         enqueued = plan.claim(store, jobs)

@@ -19,10 +19,8 @@ The rules live here; the transitions reach them through ``records``:
 every status change of a keyed job calls ``moved`` (``refile`` is take's,
 ``drop`` any deletion), so no operation can forget a key. A job without a
 key pays one attribute test per transition; an enqueue without keys one
-pass over its requests (``keyed``).
+compiled pass over its requests (``codec.keyed``).
 """
-
-from operator import attrgetter
 
 from ..types import COMPLETED, DEAD, IN_FLIGHT, READY, SCHEDULED
 from . import records  # which imports this module for its hooks: use late
@@ -40,19 +38,10 @@ STATUSES = {
 _SCOPE_BYTES = {"queued": b"q", "active": b"a", "exists": b"e"}
 _SCOPES = {byte[0]: scope for scope, byte in _SCOPE_BYTES.items()}
 _ID_LEN = 25
-_key_of = attrgetter("unique_key")
 
 
 def key(unique_key: str) -> bytes:
     return TAG + unique_key.encode()
-
-
-def keyed(requests) -> bool:
-    """Whether any enqueue request carries a unique key."""
-    for unique_key in map(_key_of, requests):
-        if unique_key is not None:
-            return True
-    return False
 
 
 class Enqueued(list):

@@ -106,10 +106,15 @@ def test_the_scanner_reads_the_common_shapes_itself(cy_codec, no_reference, spel
         _job(priority=0, ready_at=None, retry_limit=7, backoff=None, unknown=[1, {}]),
         _job(type="mail", payload={"to": "ü@example.com", "amount": 12.5, "n": -3}),
         _job(payload=[None, True, False, "", {"a": {"b": []}}, 10**17]),
+        _job(unique_key="order-1", unique_while="active"),
+        _job(unique_key="", unique_while=None),
     ]
     body = SPELLINGS[spelling]({"jobs": jobs})
     requests = cy_codec.plain_bulk_requests(body)
-    assert [r.type for r in requests] == ["send", "send", "mail", "send"]
+    assert [r.type for r in requests] == ["send", "send", "mail", "send", "send", "send"]
+    assert [(r.unique_key, r.unique_while) for r in requests[3:]] == [
+        (None, None), ("order-1", "active"), ("", None)
+    ]
     assert requests[0] == EnqueueRequest("send", "emails", b'{"n":1}', DEFAULT_PRIORITY)
     assert (requests[1].priority, requests[1].retry_limit) == (0, 7)
     assert requests[2].payload == '{"to":"ü@example.com","amount":12.5,"n":-3}'.encode()
@@ -133,7 +138,10 @@ def test_the_scanner_reads_names_beyond_ascii_unless_escaped(cy_codec, monkeypat
 @pytest.mark.parametrize(
     "job",
     [
-        _job(unique_key="k"),
+        _job(unique_while="queued"),
+        _job(unique_key="k", unique_while="forever"),
+        _job(unique_key="k", unique_while=None, batch={}),
+        _job(unique_key=5),
         _job(priority=-1),
         _job(retry_limit=2**32),
         _job(queue="a,b"),

@@ -437,7 +437,7 @@ VALID_PARAMS = st.fixed_dictionaries(
         "ready_at": U64,
         "retry_limit": U32,
         "backoff": st.none(),
-        "unique_key": st.none(),
+        "unique_key": st.none() | PLAIN_NAME,
     },
 )
 EDGES = {
@@ -450,7 +450,7 @@ EDGES = {
     "backoff": ODD_VALUE,
     "retention": ODD_VALUE,
     "unique_key": st.none() | PLAIN_NAME | ODD_VALUE,
-    "unique_while": st.none() | st.sampled_from(UNIQUE_SCOPES),
+    "unique_while": st.none() | st.sampled_from(UNIQUE_SCOPES) | ODD_VALUE,
     "batch": ODD_VALUE,
 }
 ONE_OFF = st.builds(
@@ -496,13 +496,24 @@ def test_plain_enqueue_request_takes_the_common_shapes(codec_impl):
     nulls = {"type": "t", "queue": "q", "payload": 1, "priority": None,
              "retry_limit": None, "retention": None, "batch": None, "x": [1]}
     assert plain(nulls) == EnqueueRequest("t", "q", b"1", DEFAULT_PRIORITY)
+    # A unique key with a valid scope (or none) is plain; its licence is the
+    # caller's to check.
+    for scope in (None, "queued", "active", "exists"):
+        keyed = {"type": "t", "queue": "q", "payload": 1, "unique_key": "",
+                 "unique_while": scope}
+        assert plain(keyed) == EnqueueRequest(
+            "t", "q", b"1", DEFAULT_PRIORITY, unique_key="", unique_while=scope
+        )
     # Anything the full decoder must see (and answer) is left to it.
     for odd in [
         {"type": "t", "queue": "q"},
         {"type": "t", "queue": "a,b", "payload": 1},
         {"type": "t", "queue": "q", "payload": 1, "priority": True},
         {"type": "t", "queue": "q", "payload": 1, "priority": MAX_PRIORITY + 1},
-        {"type": "t", "queue": "q", "payload": 1, "unique_key": "k"},
+        {"type": "t", "queue": "q", "payload": 1, "unique_while": "queued"},
+        {"type": "t", "queue": "q", "payload": 1, "unique_key": "k", "unique_while": "x"},
+        {"type": "t", "queue": "q", "payload": 1, "unique_key": 1},
+        {"type": "t", "queue": "q", "payload": 1, "unique_key": "k", "batch": {}},
         {"type": "t", "queue": "q", "payload": 1, "priority": None, "backoff": {}},
         {"type": "t", "queue": "q", "payload": b"raw"},
         ["t", "q", 1],

@@ -2,8 +2,9 @@
 
 ``codec.plain_enqueue_request`` (both twins) may only accept a
 job-parameters map that the full decoder (``serializers.decode_job`` +
-``validate_job`` + ``check_licence``) accepts too, and must build the same
-request from it; whatever it declines, the full decoder answers.
+``validate_job`` with the scope check) accepts too, and must build the same
+request from it; whatever it declines, the full decoder answers. The
+licence a unique key needs is checked after either (``codec.keyed``).
 """
 
 import importlib
@@ -18,8 +19,7 @@ from zizq_server.api import serializers
 
 def _full(obj):
     job = serializers.decode_job(obj)
-    serializers.validate_job(job)
-    serializers.check_licence((job,))
+    serializers.validate_job(job, scope=True)
     return job
 
 
