@@ -30,6 +30,7 @@ from . import (
     read,
     recover,
     requeue,
+    revive,
     scan,
     scheduled,
 )
@@ -160,6 +161,12 @@ class Store:
 
     def queues(self) -> list:
         return read.queue_names(self)
+
+    async def revive(self, job_id: str):
+        """A dead job back to ready now (the admin's retry; not in the API)."""
+        job = revive.revive(self, job_id, self.clock())
+        await self.ks.commit(self.config.default_fsync)
+        return job
 
     async def delete(self, job_id: str) -> None:
         delete.delete_one(self, job_id)

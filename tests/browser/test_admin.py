@@ -154,19 +154,24 @@ def test_filter_the_list_then_open_a_job_with_errors(browser, server):
     _shot(page, "job")
 
 
-def test_retry_now_hands_the_job_to_a_waiting_worker(browser, server):
-    (later,) = _enqueue(server, "retry", 1, ready_at=4_000_000_000_000)
+def test_retry_a_dead_job_and_a_waiting_worker_gets_it(browser, server):
+    (doomed,) = _enqueue(server, "retry", 1)
     stream = TakeStream(server.port, "queue=retry&prefetch=0")
     try:
+        assert stream.read_job()["id"] == doomed
+        kill = {"message": "no such user", "kill": True}
+        answer = httpx.post(f"{server.url}/jobs/{doomed}/failure", json=kill)
+        assert answer.json()["status"] == "dead"
         stream.expect_no_job(0.3)
         page = _page(browser, server, "root")
-        page.goto(f"{LIST}{later}/")
-        page.select_option("#zizq-job-actions select[name=action]", "retry_now")
-        page.click("#zizq-job-actions button[type=submit]")
+        page.goto(f"{LIST}?queue=retry&status=dead")
+        page.check(f'input[name=ids][value="{doomed}"]')
+        page.select_option("#zizq-actions select[name=action]", "retry_now")
+        page.click("#zizq-actions button[type=submit]")
         expect(page.locator("#zizq-confirm-text")).to_contain_text("1 job")
         page.click("input[value='Yes, I’m sure']")
         expect(page.locator(".messagelist")).to_contain_text("Changed 1 job.")
-        assert stream.read_job(10)["id"] == later
+        assert stream.read_job(10)["id"] == doomed
     finally:
         stream.close()
 

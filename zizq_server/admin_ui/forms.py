@@ -97,7 +97,7 @@ class FilterForm(forms.Form):
 
 
 ACTIONS = (
-    ("retry_now", "Retry now (ready at once)"),
+    ("retry_now", "Retry now (ready at once, dead jobs too)"),
     ("priority", "Change priority"),
     ("move", "Move to queue"),
     ("reschedule", "Reschedule"),

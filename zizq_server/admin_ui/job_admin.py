@@ -98,8 +98,12 @@ class JobAdmin(admin.ModelAdmin):
             page = page[::-1]
         now = _now_ms()
         base = [(k, v) for k, v in request.GET.lists() if k not in ("after", "before")]
+        base_url = reverse("admin:jobs_job_changelist")
+        rows = [_row(job, last_errors.get(job.id), now) for job in page]
+        for row in rows:  # one reverse() for the page, not one per row
+            row["url"] = f"{base_url}{row['id']}/"
         context.update(
-            jobs=[_row(job, last_errors.get(job.id), now) for job in page],
+            jobs=rows,
             has_prev=bool(page) and (more if before else bool(after)),
             has_next=bool(page) and (True if before else more),
             prev_query=_link(base, "before", page[0].id) if page else "",
@@ -209,10 +213,13 @@ class JobAdmin(admin.ModelAdmin):
     def _apply_each(self, form, deleting: bool):
         done, problems = 0, []
         body = None if deleting else form.patch_body(_now_ms())
+        retrying = form.cleaned_data["action"] == "retry_now"
         for job_id in form.id_list:
             try:
                 if deleting:
                     bridge.call(operations.delete_one, job_id)
+                elif retrying:  # a dead job too, which a patch refuses
+                    bridge.call(operations.retry_one, job_id, _now_ms())
                 else:
                     bridge.call(operations.patch_one, job_id, body)
                 done += 1

@@ -1,7 +1,8 @@
 """What the admin asks of the store: coroutine functions run on its loop.
 
 Each one is what an HTTP handler of the API does for the same request
-(``api/primary/query.py``, ``modify.py``): filters arrive in the API's own
+(``api/primary/query.py``, ``modify.py``), but for reviving a dead job,
+which the API cannot do (``retry_one``): filters arrive in the API's own
 query language and are parsed by ``queue_core.filters``, patches are
 decoded and checked by the API's serializers, so the admin refuses exactly
 what the API refuses, with the API's message (a ``QueueError``, or the
@@ -12,7 +13,7 @@ these through ``bridge.call``.
 import time
 
 from queue_core import filters
-from queue_core.types import STATUS_NAMES
+from queue_core.types import DEAD, STATUS_NAMES
 
 from .. import __version__
 from ..api import serializers
@@ -97,6 +98,16 @@ async def job_detail(job_id: str):
 async def patch_one(job_id: str, body: dict):
     """``PATCH /jobs/{id}`` with ``body``."""
     return await _refusing(runtime.store.patch(job_id, _patch(body)))
+
+
+async def retry_one(job_id: str, now_ms: int):
+    """Ready now: a dead job revived (``store.revive``, the one operation the
+    API lacks), any other through ``PATCH /jobs/{id}`` with ``ready_at``."""
+    store = runtime.store
+    job = store.get(job_id)
+    if job is not None and job.status == DEAD:
+        return await _refusing(store.revive(job_id))
+    return await patch_one(job_id, {"ready_at": now_ms})
 
 
 async def patch_matching(query: str, body: dict) -> int:

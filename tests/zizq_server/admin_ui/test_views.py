@@ -1,5 +1,6 @@
 """Every admin view, action, permission and refusal, over a real store."""
 
+import asyncio
 import html
 import re
 
@@ -163,6 +164,31 @@ def test_delete_and_change_one_and_a_selection(live, admin_client):
     assert live.store.get(c.id).status_name == "ready"
 
 
+def test_retry_now_revives_a_dead_job_for_a_waiting_worker(live, admin_client):
+    dead = live.dead_job("revive")
+    taker = live.run(_open(live.store, "revive"))  # the store's, on its loop
+    try:
+        done = _post(admin_client, action="retry_now", ids=[dead.id], confirmed="yes")
+        assert "Changed 1 job." in _messages(done)
+        for _ in range(100):
+            if taker.outbox:
+                break
+            live.run(asyncio.sleep(0.01))
+        assert [job.id for job in taker.outbox] == [dead.id]
+    finally:
+        live.run(_close(live.store, taker))
+    assert live.store.get(dead.id).status_name == "ready"
+    assert live.store.get(dead.id).attempts == 1
+
+
+async def _open(store, queue):
+    return store.open_taker([queue], 0, lambda: None)
+
+
+async def _close(store, taker):
+    store.close_taker(taker)
+
+
 def test_all_matching_a_filter_goes_through_bulk_patch_and_delete(live, admin_client):
     live.enqueue("bulk", 4, type="x")
     live.enqueue("bulk", 2, type="y")
@@ -192,7 +218,7 @@ def test_bad_action_input_gets_the_apis_message(live, admin_client):
     cases = [
         ({"action": "priority", "ids": [job.id], "priority": "70000"}, "70000"),
         ({"action": "move", "ids": [job.id], "queue": "a,b"}, "must not contain ','"),
-        ({"action": "retry_now", "ids": [dead.id]}, "dead status"),
+        ({"action": "priority", "ids": [dead.id], "priority": "1"}, "dead status"),
         ({"action": "delete", "ids": ["nope"]}, "job not found"),
         ({"action": "explode", "ids": [job.id]}, "Select a valid choice"),
         ({"action": "delete"}, "Select at least one job."),
