@@ -151,6 +151,8 @@ def burst(server, rounds: int, probe: bool) -> None:
     results = []
     for _ in range(rounds):
         due_s = _next_due_second()
+        _sleep_until(due_s - 1.5)
+        request(server, "DELETE", "/jobs?queue=burst")  # what fired before
         _sleep_until(due_s - 1)
         cpu0, ticks0 = server.cpu_seconds(), machine_ticks()
         _sleep_until(due_s + 2)
@@ -218,7 +220,7 @@ def _slowest(probes: list, start: float, end: float) -> float:
 def _next_due_second() -> int:
     now = time.time()
     due = (int(now) // PERIOD_S + 1) * PERIOD_S
-    return due if due - now > 1.5 else due + PERIOD_S
+    return due if due - now > 2 else due + PERIOD_S
 
 
 def _sleep_until(at_s: float) -> None:
