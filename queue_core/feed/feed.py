@@ -7,6 +7,13 @@ pays nothing measurable. Attached, it is told of every status change from
 the one place they all pass, ``store/records.py`` (``save_new``, ``save``,
 ``refile``, ``drop``; take's claim is a ``refile``), and of patches.
 
+Ordering a million ready jobs takes about a second of CPU, so ``attach``
+builds the lists a few milliseconds at a time (``lists.Builder``) from a
+snapshot of the indexes taken when the feed is made; the hooks record from
+that same moment, and what they recorded is filed once the lists exist
+(also in slices), so nothing that happens during the build is lost and the
+job traffic is served meanwhile. Only then is the feed ``live``.
+
 The hooks only note what happened: the jobs to re-file, the ids dropped,
 which lists to diff in which order, and the ack/nack markers. At the end of
 the loop turn ``flush`` files them all at once (a bulk enqueue's jobs as
@@ -27,7 +34,9 @@ or removed, which lets a dashboard whose window ends before it skip the
 list (``view``).
 """
 
+import asyncio
 import logging
+import time
 
 from ..store.turns import running_loop
 from ..types import COMPLETED, IN_FLIGHT, READY, SCHEDULED, TERMINAL
@@ -37,6 +46,8 @@ from .lists import IN_FLIGHT_LIST, READY_LIST, SCHEDULED_LIST, key_of
 logger = logging.getLogger("zizq.feed")
 
 MARKERS = "markers"  # a turn step: the ack/nack markers
+SLICE_S = 0.005  # the longest a build runs before letting the loop run
+CATCH_UP = 5_000  # changes filed per step while catching up after a build
 
 _ALL = (READY_LIST, IN_FLIGHT_LIST, SCHEDULED_LIST)
 _TAKEN = (IN_FLIGHT_LIST, READY_LIST)
@@ -80,16 +91,67 @@ class Turn:
 
 
 class Feed:
-    """The dashboard lists of one store, and who to tell when they change."""
+    """The dashboard lists of one store, and who to tell when they change.
+
+    Made, it hears every change at once but has no lists yet (``lists`` is
+    None): ``build`` makes them a slice per loop turn from the indexes as
+    they were when the feed was made, then files what changed meanwhile,
+    also a slice at a time, and only then goes live. Until then ``flush``
+    files nothing and tells no one.
+    """
 
     def __init__(self, store) -> None:
         self.store = store
-        self.lists = lists.build(store)
+        self.lists = None  # name -> JobList, once built
         self.subscribers = []  # callables taking a Turn
+        self.live = False
+        self.building = None  # the build's task (attach)
+        self._builder = lists.Builder(store)
         self._turn = None
         self._batches = []  # lists of new jobs (save_new)
         self._jobs = []  # jobs to re-file, in hook order
         self._dropped = []  # ids of jobs gone
+
+    async def build(self) -> None:
+        """Build the lists, then catch up, a slice of work at a time."""
+        await _in_slices(self._builder.steps())
+        self.lists = self._builder.lists
+        self._builder = None
+        await _in_slices(self._catching_up())
+        self.live = True
+        self.flush()
+
+    async def ready(self) -> None:
+        """Wait until the feed is live."""
+        if not self.live:
+            await asyncio.shield(self.building)
+
+    def _catching_up(self):
+        """File what changed during the build, about ``CATCH_UP`` jobs a
+        step, until what is left is no more than that (for ``flush``).
+
+        In ``_file``'s order: new jobs, then moves, then drops, each kind
+        only once the kinds before it are done (a job's drop is its last
+        hook, and its ``added`` its first).
+        """
+        while self._backlog() > CATCH_UP:
+            if self._batches:
+                self._file_new(self._turn, self._batches.pop(0))
+            elif self._jobs:
+                jobs = self._jobs[:CATCH_UP]
+                del self._jobs[:CATCH_UP]
+                for job in jobs:
+                    self._refile(self._turn, job)
+            else:
+                dropped = self._dropped[:CATCH_UP]
+                del self._dropped[:CATCH_UP]
+                for job_id in dropped:
+                    self._forget(self._turn, job_id)
+            yield
+
+    def _backlog(self) -> int:
+        batched = sum(map(len, self._batches))
+        return batched + len(self._jobs) + len(self._dropped)
 
     # -- hooks (store/records.py, store/patch.py) -------------------------------
 
@@ -139,8 +201,8 @@ class Feed:
         tests) changes wait for an explicit call.
         """
         turn = self._turn
-        if turn is None:
-            return
+        if turn is None or not self.live:
+            return  # nothing happened, or still building: kept for later
         self._turn = None
         self._file(turn)
         for subscriber in list(self.subscribers):
@@ -197,7 +259,7 @@ class Feed:
 
     def _put(self, turn: Turn, name: str, key) -> None:
         job_list = self.lists[name]
-        old = job_list.keys.get(key[1])
+        old = job_list.key(key[1])
         if job_list.put(key):
             turn.touched(name, key if old is None or key < old else old)
 
@@ -208,13 +270,31 @@ class Feed:
                 turn.touched(name, old)
 
 
+async def _in_slices(steps) -> None:
+    """Run a generator's steps, letting the loop run every ``SLICE_S``."""
+    started = time.perf_counter()
+    for _ in steps:
+        if time.perf_counter() - started > SLICE_S:
+            await asyncio.sleep(0)
+            started = time.perf_counter()
+
+
 def attach(store) -> Feed:
-    """The store's feed, built now if it has none."""
+    """The store's feed, made now (its build started) if it has none.
+
+    Its lists are there once ``ready`` returns. The build is a task of its
+    own, so a waiter that gives up (a dashboard that disconnects) leaves it
+    running for the others.
+    """
     if store.feed is None:
         store.feed = Feed(store)
+        store.feed.building = asyncio.ensure_future(store.feed.build())
     return store.feed
 
 
 def detach(store) -> None:
-    """Drop the store's feed: the hooks go back to costing nothing."""
+    """Drop the store's feed (and its build): the hooks go back to costing
+    nothing."""
+    if store.feed is not None and not store.feed.live:
+        store.feed.building.cancel()
     store.feed = None

@@ -96,7 +96,7 @@ class View:
         job_list = self.feed.lists[name]
         position = None
         if anchor.kind == AROUND:
-            key = job_list.keys.get(anchor.job_id)
+            key = job_list.key(anchor.job_id)
             if key is not None:
                 if keys[-1] < key:
                     return False  # the anchor arrived: the window moves to it

@@ -321,6 +321,20 @@ cdef class ReadyIndex:
             if queue is None or m.queue == queue
         ])
 
+    def snapshot(self):
+        """The members now, for ``keys`` (their keys never change)."""
+        return list(self._members.values())
+
+    def keys(self, list snapshot not None, Py_ssize_t start, Py_ssize_t stop):
+        """``(priority, id, queue)`` of ``snapshot[start:stop]``, unsorted."""
+        cdef list out = []
+        cdef _Member m
+        cdef Py_ssize_t k
+        for k in range(max(start, 0), min(stop, len(snapshot))):
+            m = <_Member>snapshot[k]
+            out.append((<int64_t>(m.primary ^ _SIGN), m.id, m.queue))
+        return out
+
 
 @cython.final
 cdef class TimeIndex:
@@ -389,3 +403,17 @@ cdef class TimeIndex:
         """Every ``(timestamp, id)`` in order (admin views)."""
         cdef _Member m
         return sorted([(m.primary, m.id) for m in self._members.values()])
+
+    def snapshot(self):
+        """The members now, for ``keys`` (their keys never change)."""
+        return list(self._members.values())
+
+    def keys(self, list snapshot not None, Py_ssize_t start, Py_ssize_t stop):
+        """``(timestamp, id)`` of ``snapshot[start:stop]``, unsorted."""
+        cdef list out = []
+        cdef _Member m
+        cdef Py_ssize_t k
+        for k in range(max(start, 0), min(stop, len(snapshot))):
+            m = <_Member>snapshot[k]
+            out.append((m.primary, m.id))
+        return out

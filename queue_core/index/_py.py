@@ -118,6 +118,15 @@ class ReadyIndex:
             if queue is None or q == queue
         )
 
+    def snapshot(self) -> list:
+        """The members now, for ``keys`` (one pass, no sort): the dashboard
+        feed files a million of them a slice per loop turn."""
+        return list(self._members.items())
+
+    def keys(self, snapshot: list, start: int, stop: int) -> list:
+        """``(priority, id, queue)`` of ``snapshot[start:stop]``, unsorted."""
+        return [(p, i, q) for i, (q, p) in snapshot[start:stop]]
+
 
 class TimeIndex:
     """Jobs ordered by (timestamp, id): scheduled jobs by ``ready_at``."""
@@ -173,3 +182,11 @@ class TimeIndex:
     def ordered(self):
         """Every ``(timestamp, id)`` in order (admin views)."""
         return sorted((t, i) for i, t in self._members.items())
+
+    def snapshot(self) -> list:
+        """The members now, for ``keys`` (one pass, no sort)."""
+        return list(self._members.items())
+
+    def keys(self, snapshot: list, start: int, stop: int) -> list:
+        """``(timestamp, id)`` of ``snapshot[start:stop]``, unsorted."""
+        return [(t, i) for i, t in snapshot[start:stop]]

@@ -175,6 +175,32 @@ def test_ready_index_ordered_lists_take_order(index_impl):
     assert index.ordered("missing") == []
 
 
+def test_snapshots_keep_the_keys_of_their_moment(index_impl):
+    """A snapshot's keys are the members' when it was taken, whatever the
+    index does after (the dashboard feed reads one over many loop turns)."""
+    ready, timed = index_impl.ReadyIndex(), index_impl.TimeIndex()
+    ids = [new_id() for _ in range(5)]
+    for n, job_id in enumerate(ids):
+        ready.add(job_id, f"q{n % 2}", n)
+        timed.add(job_id, 100 + n)
+    ready_snapshot, timed_snapshot = ready.snapshot(), timed.snapshot()
+    ready.remove(ids[0])
+    ready.add(ids[1], "q9", 50)
+    ready.pop_best()
+    timed.pop_due(102, 10)
+    timed.add(ids[4], 7)
+    assert sorted(ready.keys(ready_snapshot, 0, 5)) == [
+        (n, job_id, f"q{n % 2}") for n, job_id in enumerate(ids)
+    ]
+    assert sorted(timed.keys(timed_snapshot, 0, 5)) == [
+        (100 + n, job_id) for n, job_id in enumerate(ids)
+    ]
+    parts = [ready.keys(ready_snapshot, a, a + 2) for a in (0, 2, 4)]
+    assert [len(part) for part in parts] == [2, 2, 1]
+    assert sum(parts, []) == ready.keys(ready_snapshot, 0, 99)
+    assert timed.keys(timed_snapshot, 5, 9) == []
+
+
 def test_ready_index_orders_odd_ids_as_strings(index_impl):
     """Any ``str`` id sorts as Python sorts it, not only SCRU128 ids."""
     index = index_impl.ReadyIndex()

@@ -22,10 +22,16 @@ class Recorder:
         self.turns.append(feed_turn)
 
 
+async def attached(store):  # noqa: F811 (a store, not the fixture)
+    """The store's feed, once it is live."""
+    feed = feeds.attach(store)
+    await feed.ready()
+    return feed
+
+
 @pytest.fixture
 def feed(store):  # noqa: F811 (the store fixture, imported above)
-    attached = feeds.attach(store)
-    yield attached
+    yield run(attached(store))
     feeds.detach(store)
 
 
@@ -38,3 +44,15 @@ def small_chunks():
     ranked.LOAD = 8
     yield
     ranked.LOAD = saved
+
+
+@pytest.fixture
+def small_slices(small_chunks):
+    """Builds of a hundred keys a step (and chunks of eight), so a few
+    thousand jobs take many loop turns to build."""
+    from queue_core.feed import feed, lists
+
+    saved = lists.SLICE, feed.SLICE_S, feed.CATCH_UP
+    lists.SLICE, feed.SLICE_S, feed.CATCH_UP = 100, 0.0, 50
+    yield
+    lists.SLICE, feed.SLICE_S, feed.CATCH_UP = saved

@@ -1,11 +1,13 @@
 """The feed: what each store operation files and what its turn says."""
 
+import asyncio
+
 from queue_core import feed as feeds
 from queue_core.options import FailureRequest
 from queue_core.store import enqueue
 from queue_core.store.patch import PatchRequest
 
-from .conftest import Recorder, req, run, turn
+from .conftest import Recorder, attached, req, run, turn
 
 
 def members(feed, name):
@@ -22,13 +24,76 @@ def test_feed_is_built_from_the_store_as_it_is(store, clock):
         jobs = await store.enqueue([req(priority=2), req(priority=1), req(ready_at=clock() + 5)])
         Taken(store, prefetch=1)
         await turn()
-        feed = feeds.attach(store)
+        feed = await attached(store)
         assert members(feed, "ready") == [jobs[0].id]
         assert members(feed, "in_flight") == [jobs[1].id]
         assert members(feed, "scheduled") == [jobs[2].id]
         assert feeds.attach(store) is feed
         feeds.detach(store)
         assert store.feed is None
+
+    run(body())
+
+
+def test_a_build_in_slices_keeps_every_change_made_meanwhile(
+    store, clock, small_slices
+):
+    """Thousands of jobs built a few hundred at a time while jobs are
+    enqueued, taken, acked, failed, promoted and deleted between the
+    slices: the live lists are the indexes' as they are now."""
+
+    async def body():
+        await store.enqueue([req(priority=n % 4) for n in range(1500)])
+        await store.enqueue([req(ready_at=clock() + n % 50) for n in range(700)])
+        taker = Taken(store, prefetch=300).taker
+        await turn()
+        feed = feeds.attach(store)
+        steps = 0
+        while not feed.live:
+            await _meanwhile(store, clock, taker, steps)
+            await asyncio.sleep(0)
+            steps += 1
+        assert steps > 3  # built across loop turns, changes in between
+        await turn()
+        assert members(feed, "ready") == [k[1] for k in store.ready.ordered()]
+        assert members(feed, "scheduled") == [k[1] for k in store.scheduled.ordered()]
+        in_flight = sorted((job.dequeued_at, job.id) for job in taker.in_flight.values())
+        assert members(feed, "in_flight") == [k[1] for k in in_flight]
+        for job_list in feed.lists.values():
+            for key in job_list.ranked:
+                assert job_list.key(key[1]) == key
+
+    run(body())
+
+
+async def _meanwhile(store, clock, taker, step):
+    """A few operations of every kind while the feed is being built."""
+    held = list(taker.in_flight)
+    if step % 5 == 0:
+        await store.enqueue([req(priority=step % 3) for _ in range(40)])
+    elif step % 5 == 1 and held:
+        await store.complete_many(held[:5])
+    elif step % 5 == 2 and held:
+        await store.fail(held[0], FailureRequest("x", kill=step % 2 == 0))
+    elif step % 5 == 3:
+        ready = store.ready.ordered()
+        if len(ready) > 1:
+            await store.delete(ready[-1][1])
+            await store.patch(ready[0][1], PatchRequest(priority=9))
+    else:
+        clock.advance(3)
+        await store.promote_due(1000)
+
+
+def test_a_feed_dropped_while_building_stops_its_build(store):
+    async def body():
+        await store.enqueue([req() for _ in range(3000)])
+        feed = feeds.attach(store)
+        await asyncio.sleep(0)
+        feeds.detach(store)
+        await asyncio.sleep(0)
+        assert feed.building.cancelled() and store.feed is None
+        assert not feed.live
 
     run(body())
 

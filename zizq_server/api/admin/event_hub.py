@@ -2,7 +2,9 @@
 
 The hub attaches the store's feed (``queue_core.feed``) when the first
 connection joins and detaches it when the last one leaves, so a server
-nobody watches keeps no dashboard lists. It subscribes once to the feed;
+nobody watches keeps no dashboard lists. The feed is built a slice per
+loop turn; connections that join meanwhile wait for it, and the job
+traffic is served. It subscribes once to the feed;
 for each turn it builds the ``server`` envelope once and gives every
 connection its view's changes, and every ``ADMIN_HEARTBEAT_INTERVAL_MS`` a
 heartbeat (ADMIN_AND_CLI.md 6.3).
@@ -192,19 +194,34 @@ class Hub:
     def __init__(self) -> None:
         self.connections = set()
         self.feed = None
+        self._joining = 0  # connections waiting for the feed's build
+        self._build_started = None  # perf_counter() when the build began
         self._heartbeats = None
 
-    def join(self, send, unsent_bytes=None) -> Connection:
-        """A new connection, already sent its first snapshot."""
+    async def join(self, send, unsent_bytes=None) -> Connection:
+        """A new connection, already sent its first snapshot.
+
+        The first one attaches the feed and waits while it is built (a
+        slice per loop turn), as does any that arrives meanwhile; one that
+        is cancelled while waiting (its client left) counts as gone.
+        """
         if self.feed is None:
-            started = time.perf_counter()
+            self._build_started = time.perf_counter()
             self.feed = feed.attach(runtime.store)
             self.feed.subscribers.append(self._on_turn)
             self._heartbeats = asyncio.ensure_future(self._beat())
-            logger.debug(
-                "event feed attached",
-                extra={"fields": {"build_ms": round((time.perf_counter() - started) * 1000, 3)}},
-            )
+        self._joining += 1
+        try:
+            await self.feed.ready()
+        except BaseException:
+            self._joining -= 1
+            self._release()
+            raise
+        self._joining -= 1
+        if self._build_started is not None:
+            build_ms = round((time.perf_counter() - self._build_started) * 1000, 3)
+            logger.debug("event feed built", extra={"fields": {"build_ms": build_ms}})
+            self._build_started = None
         connection = Connection(self, send, unsent_bytes)
         self.connections.add(connection)
         connection.reply(lambda jobs: [connection.view.snapshot(jobs)])
@@ -213,12 +230,17 @@ class Hub:
     def leave(self, connection: Connection) -> None:
         connection.close()
         self.connections.discard(connection)
-        if not self.connections and self.feed is not None:
-            self.feed.subscribers.remove(self._on_turn)
-            feed.detach(runtime.store)
-            self.feed = None
-            self._heartbeats.cancel()
-            self._heartbeats = None
+        self._release()
+
+    def _release(self) -> None:
+        """Drop the feed once no connection is open or waiting for it."""
+        if self.connections or self._joining or self.feed is None:
+            return
+        self.feed.subscribers.remove(self._on_turn)
+        feed.detach(runtime.store)
+        self.feed = None
+        self._heartbeats.cancel()
+        self._heartbeats = None
 
     def server_status(self) -> dict:
         """The ``server`` object every message carries."""

@@ -58,7 +58,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         await self.accept()
         unsent = self.scope.get("extensions", {}).get("zizq.unsent_bytes")
-        self.connection = hub.join(self.base_send, unsent)
+        self.connection = await hub.join(self.base_send, unsent)
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None or self.connection is None:
