@@ -26,6 +26,7 @@ from . import (
     delete,
     enqueue,
     fail,
+    kill,
     patch,
     read,
     recover,
@@ -165,6 +166,12 @@ class Store:
     async def revive(self, job_id: str):
         """A dead job back to ready now (the admin's retry; not in the API)."""
         job = revive.revive(self, job_id, self.clock())
+        await self.ks.commit(self.config.default_fsync)
+        return job
+
+    async def kill(self, job_id: str):
+        """A job to dead now (the admin's kill; not in the API)."""
+        job = kill.kill(self, job_id, self.clock())
         await self.ks.commit(self.config.default_fsync)
         return job
 

@@ -101,9 +101,10 @@ ACTIONS = (
     ("priority", "Change priority"),
     ("move", "Move to queue"),
     ("reschedule", "Reschedule"),
+    ("kill", "Kill (to dead)"),
     ("delete", "Delete"),
 )
-CHANGE_ACTIONS = frozenset(("retry_now", "priority", "move", "reschedule"))
+CHANGE_ACTIONS = frozenset(("retry_now", "priority", "move", "reschedule", "kill"))
 
 
 class ActionForm(forms.Form):
@@ -132,12 +133,16 @@ class ActionForm(forms.Form):
             self.add_error("queue", "Name the queue to move to.")
         if action == "reschedule" and data.get("ready_at") is None:
             self.add_error("ready_at", "Give the time to run at.")
+        if action == "kill" and data.get("select_across"):
+            raise forms.ValidationError("Kill works on selected jobs, not a filter.")
         return data
 
-    def patch_body(self, now_ms: int) -> dict:
-        """The API's PATCH body for this action (not for delete)."""
+    def patch_body(self, now_ms: int):
+        """The API's PATCH body for this action; None for delete and kill."""
         data = self.cleaned_data
         action = data["action"]
+        if action in ("delete", "kill"):
+            return None
         if action == "retry_now":
             return {"ready_at": now_ms}
         if action == "priority":

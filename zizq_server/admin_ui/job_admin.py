@@ -212,7 +212,7 @@ class JobAdmin(admin.ModelAdmin):
 
     def _apply_each(self, form, deleting: bool):
         done, problems = 0, []
-        body = None if deleting else form.patch_body(_now_ms())
+        body = form.patch_body(_now_ms())  # None: delete or kill
         retrying = form.cleaned_data["action"] == "retry_now"
         for job_id in form.id_list:
             try:
@@ -220,6 +220,8 @@ class JobAdmin(admin.ModelAdmin):
                     bridge.call(operations.delete_one, job_id)
                 elif retrying:  # a dead job too, which a patch refuses
                     bridge.call(operations.retry_one, job_id, _now_ms())
+                elif body is None:
+                    bridge.call(operations.kill_one, job_id)
                 else:
                     bridge.call(operations.patch_one, job_id, body)
                 done += 1

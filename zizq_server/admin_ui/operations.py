@@ -1,8 +1,8 @@
 """What the admin asks of the store: coroutine functions run on its loop.
 
 Each one is what an HTTP handler of the API does for the same request
-(``api/primary/query.py``, ``modify.py``), but for reviving a dead job,
-which the API cannot do (``retry_one``): filters arrive in the API's own
+(``api/primary/query.py``, ``modify.py``), but for reviving a dead job
+and killing a waiting one, which the API cannot do: filters arrive in the API's own
 query language and are parsed by ``queue_core.filters``, patches are
 decoded and checked by the API's serializers, so the admin refuses exactly
 what the API refuses, with the API's message (a ``QueueError``, or the
@@ -108,6 +108,12 @@ async def retry_one(job_id: str, now_ms: int):
     if job is not None and job.status == DEAD:
         return await _refusing(store.revive(job_id))
     return await patch_one(job_id, {"ready_at": now_ms})
+
+
+async def kill_one(job_id: str):
+    """To dead now (``store.kill``: an in-flight job through the API's nack
+    with ``kill``, a waiting one directly)."""
+    return await _refusing(runtime.store.kill(job_id))
 
 
 async def patch_matching(query: str, body: dict) -> int:

@@ -181,6 +181,19 @@ def test_retry_now_revives_a_dead_job_for_a_waiting_worker(live, admin_client):
     assert live.store.get(dead.id).attempts == 1
 
 
+def test_kill_sends_selected_jobs_to_dead_but_not_a_whole_filter(live, admin_client):
+    ready, later = live.enqueue("kill", 1) + live.enqueue("kill", 1, ready_at=2**45)
+    done = _post(admin_client, action="kill", ids=[ready.id, later.id], confirmed="yes")
+    assert "Changed 2 jobs." in _messages(done)
+    assert {live.store.get(j.id).status_name for j in (ready, later)} == {"dead"}
+    again = _post(admin_client, action="kill", ids=[ready.id], confirmed="yes")
+    assert any("cannot kill job" in m for m in _messages(again))
+    across = _post(
+        admin_client, action="kill", select_across="on", query="queue=kill"
+    )
+    assert "Kill works on selected jobs, not a filter." in _messages(across)
+
+
 async def _open(store, queue):
     return store.open_taker([queue], 0, lambda: None)
 
