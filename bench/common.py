@@ -32,7 +32,7 @@ def pinned(core: int, argv: list) -> list:
 class BenchServer:
     """A ``zizq serve`` on core 0 with a temporary (or given) root directory."""
 
-    def __init__(self, *flags, root_dir=None, quiet=False, prefix=()) -> None:
+    def __init__(self, *flags, root_dir=None, quiet=False, prefix=(), admin=False):
         self.own_root = root_dir is None
         self.prefix = list(prefix)  # e.g. a valgrind command line
         self.root_dir = root_dir or tempfile.mkdtemp(prefix="zizq-bench-")
@@ -41,12 +41,15 @@ class BenchServer:
         self.env = {"ZIZQ_LOG_FILTER": "warn,zizq::commands::serve=info"} if quiet else {}
         self.proc = None
         self.port = None
+        self.admin = admin  # serve the admin listener too (bench/admin.py)
+        self.admin_port = None
 
     def start(self, timeout: float = 120.0) -> float:
         """Start and wait until it serves; returns seconds from spawn to serving."""
         argv = [
             *self.prefix, sys.executable, "-m", "zizq_server.cli", "serve",
-            "--root-dir", self.root_dir, "--port", "0", "--no-admin",
+            "--root-dir", self.root_dir, "--port", "0",
+            *(["--admin-port", "0"] if self.admin else ["--no-admin"]),
             "--log-format", "json", *self.flags,
         ]
         started = time.monotonic()
@@ -57,6 +60,8 @@ class BenchServer:
         deadline = started + timeout
         for line in self.proc.stdout:
             record = json.loads(line)
+            if record["fields"].get("api") == "admin":
+                self.admin_port = int(record["fields"]["addr"].rsplit(":", 1)[1])
             if record["fields"].get("api") == "primary":
                 self.port = int(record["fields"]["addr"].rsplit(":", 1)[1])
                 break
