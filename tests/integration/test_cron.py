@@ -22,8 +22,12 @@ def entry(name="e", expression="0 6 * * *", **fields):
 
 
 @pytest.fixture(scope="module")
-def licence_args(tmp_path_factory):
-    issuer = Issuer()
+def issuer():
+    return Issuer()
+
+
+@pytest.fixture(scope="module")
+def licence_args(tmp_path_factory, issuer):
     path = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "issuer.pem")
     token = issuer.token(exp=int(time.time()) + 86_400)
     return ("-k", token, "--license-public-key", path)
@@ -421,3 +425,37 @@ def test_groups_survive_kill_and_an_overdue_entry_fires_once(make_server, licenc
         assert slow["last_enqueue_at"] == fired["ready_at"]
         assert slow["next_enqueue_at"] > slow["last_enqueue_at"]
         assert len(jobs(c)) == 1 or time.time() * 1000 >= slow["next_enqueue_at"]
+
+
+def test_nothing_fires_while_the_licence_has_lapsed_and_no_back_fill_after(
+    make_server, issuer, tmp_path
+):
+    """ADMIN_AND_CLI.md 5.4: a lapsed licence idles the scheduler; a valid
+    key loaded again fires what is due once, not every missed occurrence."""
+    public_key = issuer.write_public_key(tmp_path / "issuer.pem")
+    key_file = tmp_path / "licence.jwt"
+    key_file.write_text(issuer.token(exp=int(time.time()) + 86_400))
+    server = make_server(
+        "-k",
+        f"@{key_file}",
+        "--license-public-key",
+        public_key,
+        "--license-key-check-interval",
+        "100ms",
+    )
+    with server.client() as c:
+        c.put("/crons/g", json={"entries": [entry("tick", "* * * * * *")]})
+        wait_until(lambda: jobs(c))
+        key_file.write_text(issuer.token(exp=int(time.time()) - 30))
+        wait_until(lambda: c.get("/crons").status_code == 403)
+        lapsed_at = time.time() * 1000
+        time.sleep(2.5)  # two occurrences or more fall due meanwhile
+        returned_at = time.time() * 1000
+        key_file.write_text(issuer.token(exp=int(time.time()) + 86_400))
+        wait_until(lambda: c.get("/crons").status_code == 200)
+        before = len(jobs(c))
+        wait_until(lambda: len(jobs(c)) > before)
+        fired = sorted(j["ready_at"] for j in jobs(c))
+    assert not [t for t in fired if lapsed_at + 200 < t < returned_at]
+    seconds = [t // 1000 for t in fired]
+    assert len(seconds) == len(set(seconds))  # one job an occurrence at most
