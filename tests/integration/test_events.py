@@ -201,6 +201,25 @@ def test_every_ack_is_marked_even_outside_the_window(server, client, events):
     stream.close()
 
 
+def test_a_turn_too_big_for_a_client_is_one_snapshot_instead(make_server):
+    """A bulk ack of 6,000 jobs is 6,000 markers, more than the megabyte a
+    client may have waiting: it is sent none of them, then one snapshot
+    (the spec's snapshot after the server detects missed events)."""
+    server = make_server("--global-in-flight-limit", "0")
+    with server.client() as client, EventsClient(server) as ws:
+        ws.next()
+        taken = _ready(client, 6_000)
+        stream = TakeStream(server.port, "prefetch=0")
+        stream.read_jobs(6_000, timeout=60)
+        ws.barrier()
+        r = client.post("/jobs/success", json={"ids": taken})
+        assert r.status_code in (200, 204), r.text
+        [snapshot] = ws.barrier()
+        assert snapshot["event"] == "job_snapshot"
+        assert snapshot["in_flight"]["total"] == 0
+        stream.close()
+
+
 def test_scheduled_enqueue_and_delete_diff_their_lists(server, client, events):
     ws = events()
     ws.next()
