@@ -4,7 +4,7 @@ The persistence of groups and entries is ``queue_core.store.cron``, their
 firing ``queue_core.store.cron_fire`` driven by ``queue_core.background.cron``.
 """
 
-from .expression import check, next_after, zone
+from .expression import check, next_after
 from .records import CronEntry, CronGroup, EntryDefinition
 from .rules import (
     check_entry_name,
@@ -30,5 +30,4 @@ __all__ = [
     "new_entry",
     "next_after",
     "set_paused",
-    "zone",
 ]
