@@ -94,6 +94,8 @@ def test_bad_filter_fields_are_form_errors(live, admin_client):
     errors = response.context["form"].errors
     assert "invalid query parameters" in errors["priority"][0]
     assert "ready_from" in errors
+    # No "all jobs matching this filter" for a filter that did not parse.
+    assert 'name="select_across"' not in response.content.decode()
     malformed = admin_client.get(LIST, {"after": "not-an-id"})
     assert malformed.status_code == 200
     assert any("Not a job id" in m for m in _messages(malformed))
