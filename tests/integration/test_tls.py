@@ -147,6 +147,13 @@ def test_alpn_offers_h2_then_http1_over_tls_1_2_or_newer(make_server, pki):
             with client.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
                 assert tls.selected_alpn_protocol() == chosen
                 assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    # A client that agreed on HTTP/1.1 is not switched by the h2 preface.
+    client = context(pki)
+    client.set_alpn_protocols(["http/1.1"])
+    with socket.create_connection(("127.0.0.1", server.port)) as raw:
+        with client.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            assert tls.recv(65536).startswith(b"HTTP/1.1 400 ")
 
 
 def test_mutual_tls_on_both_listeners(make_server, pki, pro, tmp_path):
