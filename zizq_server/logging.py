@@ -308,10 +308,11 @@ def _filter_or_default(spec: str | None, level: str, stderr: TextIO) -> LogFilte
 class _TurnBatched:
     """A handler's request records, formatted and written once per loop turn.
 
-    ``log_request`` hands over ``(created, logger name, fields, file name,
-    line)``; the subclass writes what ``_request_lines`` gives it before any
-    other record (``emit``) and in ``flush``, which runs at the end of the
-    loop turn (``_at_turn_end``), at exit and on close.
+    ``log_request`` (``log_info``) hands over ``(created, logger name,
+    message, fields, file name, line)``; the subclass writes what
+    ``_request_lines`` gives it before any other record (``emit``) and in
+    ``flush``, which runs at the end of the loop turn (``_at_turn_end``), at
+    exit and on close.
     """
 
     def _start_batching(self) -> None:
@@ -343,10 +344,10 @@ class _TurnBatched:
         line = self.formatter.line
         lines = []
         for entry in requests:
-            created, name, fields, filename, lineno = entry
+            created, name, message, fields, filename, lineno = entry
             try:
                 text = line(
-                    created, logging.INFO, name, "request", fields, filename, lineno
+                    created, logging.INFO, name, message, fields, filename, lineno
                 )
             except Exception:
                 self.handleError(_request_record(entry))
@@ -365,20 +366,32 @@ def log_request(logger: logging.Logger, fields: dict) -> None:
     record's caller (the pretty format's ``at file:line``) is the caller of
     this function, on either path.
     """
+    _log_info(logger, "request", fields, sys._getframe(1))
+
+
+def log_info(logger: logging.Logger, message: str, fields: dict) -> None:
+    """``log_request`` for any INFO record: the same deferred path, for the
+    other records a busy server writes by the thousand (``cron job
+    enqueued``: a second with 10,000 due entries writes 10,000)."""
+    _log_info(logger, message, fields, sys._getframe(1))
+
+
+def _log_info(logger: logging.Logger, message: str, fields: dict, caller) -> None:
     handler = _Installed.handler
     if handler is None or not _sole_handler(logger, handler):
-        logger.info("request", extra={"fields": fields}, stacklevel=2)
+        logger.info(message, extra={"fields": fields}, stacklevel=3)
         return
     if logging._srcfile is None:  # what the stdlib records without a caller
         filename, lineno = "(unknown file)", 0
     else:
-        caller = sys._getframe(1)
         path = caller.f_code.co_filename
         filename = _BASENAMES.get(path)
         if filename is None:
             filename = _BASENAMES[path] = os.path.basename(path)
         lineno = caller.f_lineno
-    handler.defer_request((time.time(), logger.name, fields, filename, lineno))
+    handler.defer_request(
+        (time.time(), logger.name, message, fields, filename, lineno)
+    )
 
 
 def _sole_handler(logger: logging.Logger, handler: logging.Handler) -> bool:
@@ -400,9 +413,9 @@ def _sole_handler(logger: logging.Logger, handler: logging.Handler) -> bool:
 
 def _request_record(entry: tuple) -> logging.LogRecord:
     """The ``LogRecord`` of a deferred record (for ``handleError``)."""
-    created, name, fields, filename, lineno = entry
+    created, name, message, fields, filename, lineno = entry
     record = logging.getLogger(name).makeRecord(
-        name, logging.INFO, filename, lineno, "request", (), None,
+        name, logging.INFO, filename, lineno, message, (), None,
         extra={"fields": fields},
     )
     record.created = created

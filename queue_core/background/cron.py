@@ -7,6 +7,10 @@ of ``CRON_FIRE_BATCH_SIZE`` that follow each other at once while entries
 remain due. Firing is a store operation (store/cron_fire.py); this loop only
 times it and writes the log line per enqueued job.
 
+The log line is written through ``log_info(logger, message, fields)``, by
+default the stdlib's ``logger.info``; the server passes its deferred
+writer (zizq_server.logging), since a busy second writes thousands.
+
 Cron scheduling is licensed: ``licensed(FEATURE)`` is asked before every
 pass. Without a licence the loop fires nothing and asks again every
 second; entries stay due meanwhile, and fire once (no back-fill) on the
@@ -25,7 +29,11 @@ _UNLICENSED_RECHECK_S = 1.0
 _RETRY_AFTER_ERROR_S = 1.0
 
 
-async def run(store, licensed, shutdown: asyncio.Event) -> None:
+def stdlib_info(logger: logging.Logger, message: str, fields: dict) -> None:
+    logger.info(message, extra={"fields": fields})
+
+
+async def run(store, licensed, shutdown: asyncio.Event, log_info=stdlib_info) -> None:
     crons = store.crons
     while not shutdown.is_set():
         crons.changed.clear()
@@ -38,8 +46,9 @@ async def run(store, licensed, shutdown: asyncio.Event) -> None:
             logger.exception("cron pass failed; retrying")
             await asyncio.sleep(_RETRY_AFTER_ERROR_S)
             continue
-        for group, entry, next_at in fired:
-            _log_fired(group, entry, next_at)
+        if fired and logger.isEnabledFor(logging.INFO):
+            for group, entry, next_at in fired:
+                log_info(logger, "cron job enqueued", _fields(group, entry, next_at))
         # A full pass may leave more due: the timeout is 0 then.
         await _wait(crons.changed, _until_next(store))
 
@@ -59,9 +68,6 @@ async def _wait(event: asyncio.Event, timeout) -> None:
         pass
 
 
-def _log_fired(group: str, entry: str, next_at) -> None:
+def _fields(group: str, entry: str, next_at) -> dict:
     shown = "None" if next_at is None else f"Some({next_at})"
-    logger.info(
-        "cron job enqueued",
-        extra={"fields": {"group": group, "entry": entry, "next_enqueue_at": shown}},
-    )
+    return {"group": group, "entry": entry, "next_enqueue_at": shown}

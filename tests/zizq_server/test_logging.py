@@ -451,3 +451,25 @@ def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
         for line in (tmp_path / name).read_text().splitlines():
             numbers.append(json.loads(line)["fields"]["n"])
     assert numbers == list(range(30))
+
+
+@pytest.mark.parametrize("fmt", ["compact", "json"])
+def test_any_info_record_can_take_the_deferred_path(fmt, output, alone, monkeypatch):
+    """``log_info``: what ``log_request`` does, for another message."""
+    stream = output(fmt=fmt)
+    handler = alone(logging.getLogger().handlers[-1])
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.123456)
+    logger = logging.getLogger("zizq.cron")
+    fields = {"group": "g", "entry": "e", "next_enqueue_at": "Some(1000)"}
+
+    async def run():
+        zlogging.log_info(logger, "cron job enqueued", fields)
+        assert handler._requests and stream.getvalue() == ""
+        await asyncio.sleep(0)
+        fast = stream.getvalue()
+        logger.info("cron job enqueued", extra={"fields": fields})
+        return fast, stream.getvalue()[len(fast):]
+
+    fast, slow = asyncio.run(run())
+    assert fast == slow
+    assert "cron job enqueued" in fast and "Some(1000)" in fast

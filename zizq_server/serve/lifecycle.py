@@ -205,7 +205,9 @@ def run(config, licence_key: licence.LicenceKey) -> None:
             admin_database.log_ready(migrated)
         tasks.append(
             asyncio.ensure_future(
-                cron.run(store, runtime.licence.allows, runtime.shutdown)
+                cron.run(
+                    store, runtime.licence.allows, runtime.shutdown, zlogging.log_info
+                )
             )
         )
         if watch:

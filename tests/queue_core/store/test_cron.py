@@ -6,6 +6,7 @@ rather than by waiting for real time.
 """
 
 import asyncio
+import logging
 
 import pytest
 
@@ -236,8 +237,9 @@ def test_reset_wipes_cron_groups_and_jobs(store, clock):
 
 
 def test_the_scheduler_idles_without_a_licence_and_fires_once_when_it_returns(
-    store, clock
+    store, clock, caplog
 ):
+    caplog.set_level(logging.INFO, logger="zizq.cron")
     licence = {"on": False}
     asked = []
 
@@ -245,10 +247,15 @@ def test_the_scheduler_idles_without_a_licence_and_fires_once_when_it_returns(
         asked.append(feature)
         return licence["on"]
 
+    logged = []
+
+    def log_info(logger, message, fields):
+        logged.append((logger.name, message, fields))
+
     async def body():
         await store.crons.put_group("g", None, [entry("e")])
         shutdown = asyncio.Event()
-        task = asyncio.ensure_future(cron_loop.run(store, licensed, shutdown))
+        task = asyncio.ensure_future(cron_loop.run(store, licensed, shutdown, log_info))
         clock.advance(5 * 60_000)
         for _ in range(3):
             await _wake(store)
@@ -264,6 +271,8 @@ def test_the_scheduler_idles_without_a_licence_and_fires_once_when_it_returns(
     run(body())
     assert set(asked) == {"cron scheduling"}
     assert len(jobs_of(store)) == 1
+    fields = {"group": "g", "entry": "e", "next_enqueue_at": f"Some({START + 360_000})"}
+    assert logged == [("zizq.cron", "cron job enqueued", fields)]
 
 
 async def _wake(store):
