@@ -538,6 +538,14 @@ def _counting_ids():
 
 
 @TWINS
+@given(requests=st.lists(REQUESTS, max_size=5))
+def test_codec_twins_tell_keyed_requests_identically(cy_codec, requests):
+    expected = any(r.unique_key is not None for r in requests)
+    assert cy_codec.keyed(requests) is _py.keyed(requests) is expected
+    assert cy_codec.keyed(iter(requests)) is expected
+
+
+@TWINS
 @given(requests=st.lists(REQUESTS, max_size=5), now_ms=U64)
 def test_codec_twins_turn_requests_into_jobs_identically(cy_codec, requests, now_ms):
     compiled = cy_codec.new_jobs(requests, now_ms, _counting_ids())
