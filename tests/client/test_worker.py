@@ -208,3 +208,19 @@ def test_worker_reconnects_after_the_server_is_killed(tmp_path):
         assert done == {f"done {n}" for n in range(150)}
     finally:
         server.stop()
+
+
+def test_processes_share_the_work_and_drain_on_sigterm(zizq_server, tmp_path):
+    path = str(tmp_path / "ran")
+    client = zizq.Client(url=zizq_server.url)
+    client.reset()
+    client.enqueue_bulk([workload.whoami.params(path, n) for n in range(20)])
+    proc = worker_process(
+        zizq_server.url, "-q", "pids", "-c", "1", "--prefetch", "1", "--processes", "2"
+    )
+    wait_until(lambda: client.count() == 0, what="the jobs")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    ran = [line.split() for line in lines(path)]
+    assert sorted(int(n) for n, _ in ran) == list(range(20))
+    assert len({pid for _, pid in ran}) == 2

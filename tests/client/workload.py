@@ -76,3 +76,9 @@ def slow(path: str, n: int, seconds: float) -> None:
     note(path, f"start {n}")
     time.sleep(seconds)
     note(path, f"done {n}")
+
+
+@zizq.job(queue="pids")
+def whoami(path: str, n: int) -> None:
+    time.sleep(0.05)
+    note(path, f"{n} {os.getpid()}")
