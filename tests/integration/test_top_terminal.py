@@ -93,7 +93,7 @@ def test_200x60_reconnects_shows_details_and_suspends(make_server, tmp_path):
         assert re.search(rf"{job_id}\s+32768\s+reports\s+1m\d+s\s+0\s+build", text)
         terminal.send("i")
         terminal.wait_for("ATTRIBUTES", "PAYLOAD", "(not loaded)", "Status: scheduled")
-        server.stop()
+        server.kill()
         terminal.wait_for("● Disconnected", timeout=15)
         assert "Server version" not in terminal.text()
         time.sleep(3)  # a retry or two fails in the meantime

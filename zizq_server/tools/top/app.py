@@ -15,6 +15,7 @@ timer. The window size is ``WINDOW_ROWS`` or three screens, whichever is
 more, or the server's free-tier cap.
 """
 
+import collections
 import json
 import re
 import time
@@ -30,6 +31,8 @@ from .connection import CONNECTED, CONNECTING, Connection
 from .lists import HEAD, JobList
 
 PACE_S = 0.1
+PROBE_S = 0.25  # the longest the totals wait for news before asking
+PROBE, SEARCH = "probe", "search"
 WINDOW_ROWS = 200  # the server's default window when licensed
 _SPLIT = re.compile(r"[,\s]+")
 # Keys that work in each mode; all others are left to the widgets.
@@ -119,6 +122,9 @@ class TopApp(App):
         self._sent_at = {}
         self._waiting = set()
         self._widgets = {}
+        self._header_at = 0.0
+        self._header_lines = 0
+        self._finds = collections.deque()  # PROBE or SEARCH per find sent
         self._drawn = {}  # widget name -> what it shows
 
     # -- layout -------------------------------------------------------------
@@ -142,7 +148,25 @@ class TopApp(App):
             self._widgets[name] = self.query_one(f"#{name}")
         self.run_worker(self.connection.run(), exit_on_error=True)
         self.set_interval(self.refresh_s, self.draw)
+        self.set_interval(PROBE_S, self._probe_totals)
         self.draw()
+
+    def _probe_totals(self) -> None:
+        """Ask for fresh totals when the server has said nothing for ``PROBE_S``.
+
+        The server sends its totals with every message, but a change that
+        moves none of this dashboard's windows (a bulk enqueue behind a
+        full head window) sends none until the next 2 s heartbeat. A
+        ``find`` that ``locate``s no job is answered at once with the
+        envelope, for the price of a lookup that finds nothing; the totals
+        line is redrawn when it comes, so it lags the store by well under a
+        second whatever the refresh rate.
+        """
+        stale = time.monotonic() - self.server_at >= PROBE_S
+        if self.status == CONNECTED and stale and PROBE not in self._finds:
+            self._finds.append(PROBE)
+            anchor = {"kind": "job_id", "id": "-"}
+            self.connection.send(protocol.find("ready", anchor, "locate", {}, 1))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._after_resize)
@@ -171,22 +195,26 @@ class TopApp(App):
 
     def draw(self) -> None:
         width = self.size.width
-        uptime = None
-        if self.server is not None and isinstance(self.server.get("uptime_ms"), int):
-            since = int((time.monotonic() - self.server_at) * 1000)
-            uptime = self.server["uptime_ms"] + since
-        self._show(
-            "header",
-            header.render(
-                self.status, self.url, self.paused, self.server, uptime, self.problem
-            ),
-            layout=True,  # its height changes with the connection
-        )
+        self._draw_header()
         counts = [job_list.rows.total for job_list in self.lists]
         self._show("depth", depth.render(counts, self.active, self.tab.cursor, width))
         self._show("tabs", table.tabs(self.active))
         self._draw_table(width)
         self._draw_footer()
+
+    def _draw_header(self) -> None:
+        self._header_at = time.monotonic()
+        uptime = None
+        if self.server is not None and isinstance(self.server.get("uptime_ms"), int):
+            since = int((time.monotonic() - self.server_at) * 1000)
+            uptime = self.server["uptime_ms"] + since
+        text = header.render(
+            self.status, self.url, self.paused, self.server, uptime, self.problem
+        )
+        lines = text.plain.count("\n")
+        # Its height changes with the connection; a relayout only then.
+        self._show("header", text, layout=lines != self._header_lines)
+        self._header_lines = lines
 
     def _show(self, name: str, content, key=None, layout: bool = False) -> None:
         """Update a widget only when what it shows changed (``key``, or the
@@ -237,6 +265,7 @@ class TopApp(App):
         if status == CONNECTED:
             self.problem = None
             self._sent_at.clear()
+            self._finds.clear()
             for job_list in self.lists:
                 job_list.anchor = HEAD  # what the server subscribes at connect
             if self.detail:
@@ -251,6 +280,8 @@ class TopApp(App):
     def _ws_message(self, message: dict) -> None:
         self.problem = None
         self._take_server(message["server"])
+        if time.monotonic() - self._header_at >= PACE_S:
+            self._draw_header()  # fresh totals need not wait for the tick
         event = message["event"]
         if event == "job_snapshot":
             for job_list in self.lists:
@@ -258,7 +289,9 @@ class TopApp(App):
         elif event == "job_changed":
             self._change(message)
         elif event == "find_result":
-            self._found(message)
+            purpose = self._finds.popleft() if self._finds else SEARCH
+            if purpose == SEARCH:
+                self._found(message)
         for job_list in self.lists:
             job_list.set_total(
                 self.server[f"total_{job_list.name}"], self.window_size()
@@ -442,6 +475,7 @@ class TopApp(App):
         else:
             anchor = {"kind": "start" if direction == "forward" else "end"}
         query = {"queues": _values(queues), "types": _values(types)}
+        self._finds.append(SEARCH)
         self.connection.send(
             protocol.find(tab.name, anchor, direction, query, self.window_size())
         )
