@@ -14,6 +14,7 @@ printed with every figure: on a shared machine it moves them.
 import argparse
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -39,9 +40,31 @@ def report(name: str, jobs: int, wall: float, cpu: float | None = None) -> None:
     print(f"{line}  ({load()})", flush=True)
 
 
+def raw_baseline(url: str, count: int) -> None:
+    """The same enqueue over a bare socket: the floor (kernel and server
+    time) that the client's figures include."""
+    import msgpack
+
+    port = int(url.rsplit(":", 1)[1])
+    body = msgpack.packb(noop.noop.params(0))
+    request = (
+        "POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\n"
+        f"accept: application/msgpack\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(count):
+            sock.sendall(request)
+            sock.recv(65536)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    report("enqueue single, bare socket (no client)", count, wall, cpu)
+
+
 def enqueue_single(url: str, count: int) -> None:
+    raw_baseline(url, count)
     for fmt in ("msgpack", "json"):
-        with zizq.Client(url=url, format=fmt) as client:
+        with zizq.Client(url=url, format=fmt, timeout=120) as client:
             params = noop.noop.params(0)
             for _ in range(200):
                 client.enqueue_params(params)
@@ -51,17 +74,26 @@ def enqueue_single(url: str, count: int) -> None:
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             report(f"enqueue single, sync, {fmt}, HTTP/1.1", count, wall, cpu)
             client.reset()
-    asyncio.run(_enqueue_async(url, count))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_enqueue_async(url, count))
+
+
+def _loop_factory():
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _enqueue_async(url: str, count: int) -> None:
-    async with zizq.AsyncClient(url=url) as client:
+    async with zizq.AsyncClient(url=url, timeout=120) as client:
         params = noop.noop.params(0)
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
             await client.enqueue_params(params)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        report("enqueue single, async, msgpack, HTTP/1.1", count, wall, cpu)
+        report("enqueue single, async (uvloop), msgpack, HTTP/1.1", count, wall, cpu)
         await client.reset()
 
 
@@ -74,7 +106,7 @@ def fill(client, count: int, job) -> None:
 
 def enqueue_bulk(url: str, count: int) -> None:
     for http2 in (False, True):
-        with zizq.Client(url=url, http2=http2) as client:
+        with zizq.Client(url=url, http2=http2, timeout=120) as client:
             wall, cpu = time.perf_counter(), time.process_time()
             fill(client, count, noop.noop)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -90,7 +122,7 @@ def wait_empty(client) -> float:
 
 
 def drain_in_process(url: str, count: int, job, name: str, **options) -> None:
-    with zizq.Client(url=url) as client:
+    with zizq.Client(url=url, timeout=120) as client:
         fill(client, count, job)
         worker = zizq.Worker(url=url, queues=["bench"], handle_signals=False, **options)
         start = time.perf_counter()
@@ -103,7 +135,7 @@ def drain_in_process(url: str, count: int, job, name: str, **options) -> None:
 
 
 def drain_processes(url: str, count: int, processes: int, job_type: str) -> None:
-    with zizq.Client(url=url) as client:
+    with zizq.Client(url=url, timeout=120) as client:
         fill(client, count, noop.anoop if job_type == "async" else noop.noop)
         command = [
             sys.executable,
@@ -136,6 +168,9 @@ def main() -> None:
     parser.add_argument("--only", default="enqueue,bulk,drain")
     options = parser.parse_args()
     only = set(options.only.split(","))
+    # The server logs every request at info; this process would parse those
+    # lines (ZizqServer reads the log) and count their CPU as the client's.
+    os.environ.setdefault("ZIZQ_LOG_FILTER", "info,zizq::api::primary=warn")
     with ZizqServer() as server:
         url = server.url
         if "enqueue" in only:
