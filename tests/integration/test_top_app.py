@@ -166,6 +166,11 @@ async def test_a_long_list_scrolls_by_paced_windows(pro):
         await until(
             pilot, lambda: app.tab.current()["id"] == ids[0], "back at the head"
         )
+        before = len(messages)
+        await pilot.resize_terminal(100, 40)  # every tab subscribed afresh
+        await until(pilot, lambda: len(messages) >= before + 3, "re-subscribed")
+        resubscribed = {m["list"] for m in messages[before:]}
+        assert resubscribed >= {"in_flight", "ready", "scheduled"}
         table = app.query_one("#table", Static)
         await until(pilot, lambda: ids[0] in str(table.content), "the head drawn")
 

@@ -156,3 +156,19 @@ def test_events_urls():
     for bad in ("ftp://h", "http://", "http://h:99999"):
         with pytest.raises(ValueError):
             events_url(bad)
+
+
+def test_a_split_client_pair_is_refused_before_the_terminal_is_touched():
+    from tests.zizq_server.test_cli import run
+
+    flag = run("top", "--client-cert", "c.pem")
+    env = run("top", env={"ZIZQ_ADMIN_TLS_CLIENT_KEY": "k.pem"})
+    for result in (flag, env):
+        assert (result.returncode, result.stdout, result.stderr) == (
+            1,
+            "",
+            "Error: --client-cert and --client-key must be provided together\n",
+        )
+    refresh = run("top", "-r", "0")
+    assert refresh.returncode == 2
+    assert "invalid refresh rate '0': a positive number of ms" in refresh.stderr
