@@ -46,7 +46,7 @@ from .lists import IN_FLIGHT_LIST, READY_LIST, SCHEDULED_LIST, key_of
 logger = logging.getLogger("zizq.feed")
 
 MARKERS = "markers"  # a turn step: the ack/nack markers
-SLICE_S = 0.005  # the longest a build runs before letting the loop run
+SLICE_S = 0.002  # how long a build runs before letting the loop run
 CATCH_UP = 5_000  # changes filed per step while catching up after a build
 
 _ALL = (READY_LIST, IN_FLIGHT_LIST, SCHEDULED_LIST)
@@ -109,6 +109,7 @@ class Feed:
         self._builder = lists.Builder(store)
         self._turn = None
         self._batches = []  # lists of new jobs (save_new)
+        self._batched = 0  # how many jobs they hold
         self._jobs = []  # jobs to re-file, in hook order
         self._dropped = []  # ids of jobs gone
 
@@ -136,7 +137,15 @@ class Feed:
         """
         while self._backlog() > CATCH_UP:
             if self._batches:
-                self._file_new(self._turn, self._batches.pop(0))
+                count = taken = 0
+                while taken < len(self._batches) and count < CATCH_UP:
+                    count += len(self._batches[taken])
+                    taken += 1
+                batches = self._batches[:taken]
+                del self._batches[:taken]
+                self._batched -= count
+                for batch in batches:
+                    self._file_new(self._turn, batch)
             elif self._jobs:
                 jobs = self._jobs[:CATCH_UP]
                 del self._jobs[:CATCH_UP]
@@ -150,8 +159,7 @@ class Feed:
             yield
 
     def _backlog(self) -> int:
-        batched = sum(map(len, self._batches))
-        return batched + len(self._jobs) + len(self._dropped)
+        return self._batched + len(self._jobs) + len(self._dropped)
 
     # -- hooks (store/records.py, store/patch.py) -------------------------------
 
@@ -159,6 +167,7 @@ class Feed:
         """New jobs were written (enqueue)."""
         self._begin().add_steps(_ALL)
         self._batches.append(jobs)
+        self._batched += len(jobs)
 
     def moved(self, job, old_status) -> None:
         """``job`` was written with a new state; it had ``old_status``."""
@@ -222,6 +231,7 @@ class Feed:
 
     def _file(self, turn: Turn) -> None:
         batches, self._batches = self._batches, []
+        self._batched = 0
         jobs, self._jobs = self._jobs, []
         dropped, self._dropped = self._dropped, []
         for batch in batches:
@@ -271,11 +281,14 @@ class Feed:
 
 
 async def _in_slices(steps) -> None:
-    """Run a generator's steps, letting the loop run every ``SLICE_S``."""
+    """Run a generator's steps about ``SLICE_S`` at a time, each slice
+    followed by a pause as long: the build takes at most half the loop's
+    time, however busy the job traffic keeps the rest of it."""
     started = time.perf_counter()
     for _ in steps:
-        if time.perf_counter() - started > SLICE_S:
-            await asyncio.sleep(0)
+        took = time.perf_counter() - started
+        if took > SLICE_S:
+            await asyncio.sleep(took)
             started = time.perf_counter()
 
 
