@@ -64,46 +64,56 @@ class Plan:
     """
 
     def __init__(self, store, requests) -> None:
-        self.fresh = []  # the requests to make jobs of, scopes filled in
         # Per request: i >= 0, the new job of fresh[i]; ~i (< 0), a repeat
         # of that one; or a Job, the holder it duplicates.
-        self._outcomes = []
+        fresh = self.fresh = []  # the requests to make jobs of
+        outcomes = self._outcomes = []
+        self.duplicates = 0
+        make, add, held = fresh.append, outcomes.append, store.unique
         first = {}  # key -> outcome of its first request in this call
         for request in requests:
             unique_key = request.unique_key
             if unique_key is None:
-                self._outcomes.append(self._new(request))
+                add(len(fresh))
+                make(request)
                 continue
             outcome = first.get(unique_key)
-            if outcome is None:
-                if request.unique_while is None:
-                    request = request._replace(unique_while=DEFAULT_SCOPE)
-                holder = _holder(store, unique_key)
-                if (
-                    holder is not None
-                    and holder.status in STATUSES[request.unique_while]
-                ):
-                    outcome = holder
-                else:
-                    outcome = self._new(request)
-                first[unique_key] = outcome
-                self._outcomes.append(outcome)
-            else:
-                self._outcomes.append(outcome if type(outcome) is not int else ~outcome)
-
-    def _new(self, request) -> int:
-        self.fresh.append(request)
-        return len(self.fresh) - 1
+            if outcome is not None:
+                add(outcome if type(outcome) is not int else ~outcome)
+                self.duplicates += 1
+                continue
+            holder_id = held.get(unique_key)
+            if holder_id is not None:
+                holder = records.load(store, holder_id)
+                scope = request.unique_while or DEFAULT_SCOPE
+                if holder is not None and holder.status in STATUSES[scope]:
+                    first[unique_key] = holder
+                    add(holder)
+                    self.duplicates += 1
+                    continue
+            outcome = first[unique_key] = len(fresh)
+            add(outcome)
+            make(request)
 
     def claim(self, store, jobs) -> Enqueued:
         """Make each new keyed job its key's holder; the call's results.
 
         ``jobs`` are the new jobs of ``fresh``, not yet filed: a ready one
-        may be taken as soon as it is, and must hold its key by then.
+        may be taken as soon as it is, and must hold its key by then. An
+        omitted scope becomes ``queued`` here, before the job is stored.
         """
+        held, writes = store.unique, store.ks.pending_writes()
         for job in jobs:
-            if job.unique_key is not None:
-                acquire(store, job)
+            unique_key = job.unique_key
+            if unique_key is not None:
+                if job.unique_while is None:
+                    job.unique_while = DEFAULT_SCOPE
+                held[unique_key] = job.id
+                writes[TAG + unique_key.encode()] = (
+                    job.id.encode() + _SCOPE_BYTES[job.unique_while]
+                )
+        if not self.duplicates:
+            return Enqueued(jobs, [False] * len(jobs))
         results, flags = [], []
         for outcome in self._outcomes:
             if type(outcome) is not int:
@@ -116,12 +126,6 @@ class Plan:
                 results.append(jobs[outcome])
                 flags.append(False)
         return Enqueued(results, flags)
-
-
-def _holder(store, unique_key: str):
-    """The job holding ``unique_key``, or None."""
-    job_id = store.unique.get(unique_key)
-    return None if job_id is None else records.load(store, job_id)
 
 
 def acquire(store, job) -> None:

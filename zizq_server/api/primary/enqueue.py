@@ -66,6 +66,8 @@ def _with_duplicates(fmt: str, enqueued: Enqueued):
     flags = enqueued.duplicates
     status = 200 if all(flags) else 201
     folded = [False] * len(flags)
+    if fmt == JSON and not any(flags):
+        return status, codec.bulk_enqueued_to_json(enqueued)
     if fmt == JSON:
         confirmations = map(codec.enqueued_to_json, enqueued, flags, folded)
         return status, b'{"jobs":[' + b",".join(confirmations) + b"]}"
