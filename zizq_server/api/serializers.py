@@ -129,6 +129,13 @@ def check_licence(jobs) -> None:
         raise InvalidInput(f"{BATCHED_JOBS} are not supported by this server yet")
 
 
+def check_unique_licence() -> None:
+    """``check_licence`` for plain jobs, whose one pro option is a unique key."""
+    refusal = runtime.licence.refusal(UNIQUE_JOBS)
+    if refusal is not None:
+        raise Forbidden(refusal)
+
+
 def _pro_features(jobs) -> list:
     used = []
     if any(job.unique_key is not None for job in jobs):

@@ -35,7 +35,7 @@ async def enqueue_one(request):
         serializers.check_licence((job,))
         serializers.validate_scope(job)
     elif job.unique_key is not None:
-        serializers.check_licence((job,))
+        serializers.check_unique_licence()
     enqueued = await runtime.store.enqueue((job,))
     duplicate = type(enqueued) is Enqueued and enqueued.duplicates[0]
     status = 200 if duplicate else 201
@@ -87,7 +87,7 @@ def _decode_in_full(body_fmt: str, raw: bytes) -> list:
 def _check_keyed(jobs) -> None:
     """The licence check of plain jobs: only unique keys can need one."""
     if codec.keyed(jobs):
-        serializers.check_licence(jobs)
+        serializers.check_unique_licence()
 
 
 def _decode_the_rest(body_fmt: str, items: list, plain: list) -> list:
