@@ -34,9 +34,12 @@ def events_url(url: str) -> str:
     ``ValueError`` for anything else."""
     parsed = urllib.parse.urlsplit(url.rstrip("/"))
     scheme = {"http": "ws", "https": "wss"}.get(parsed.scheme)
-    if scheme is None or not parsed.hostname:
+    try:
+        port_ok = parsed.port is None or parsed.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if scheme is None or not parsed.hostname or not port_ok:
         raise ValueError(f"invalid admin URL: {url}")
-    parsed.port  # noqa: B018 (raises ValueError for a bad port)
     return urllib.parse.urlunsplit(
         (scheme, parsed.netloc, parsed.path + "/events", "", "")
     )
