@@ -4,7 +4,8 @@ pool and async jobs to the event loop, in one process.
 The loop owns the take stream and the ack processor. The server delivers
 at most ``prefetch`` unacknowledged jobs (2 x the slots by default, so the
 pipeline stays full while acks travel); each is resolved on the loop and
-either queued for the threads or started as a task under the async limit.
+either queued for the threads or for the ``async_concurrency`` runner
+tasks on the loop.
 
 Shutdown is a drain, as in the Ruby client: the first SIGTERM/SIGINT stops
 jobs from starting but keeps the stream open until running jobs finish and
@@ -22,6 +23,7 @@ import queue
 import signal
 import socket
 import threading
+from collections import deque
 
 from ..client import AsyncClient
 from ..errors import ConnectionFailed, ServerError, UnknownJobType
@@ -54,6 +56,8 @@ class Worker:
         handle_signals: bool = True,
         **options,
     ) -> None:
+        if concurrency < 0 or async_concurrency < 1:
+            raise ValueError("concurrency must be >= 0 and async_concurrency >= 1")
         self.config = config.using(**options) if config else ClientConfig(**options)
         self.queues = queues
         self.concurrency = concurrency
@@ -70,7 +74,7 @@ class Worker:
         self._stopping = False
         self._generation = 0
         self._jobs = queue.SimpleQueue()
-        self._tasks: set = set()
+        self._tasks: set = set()  # the async runners
         self._loop = None
 
     def run(self) -> int:
@@ -94,7 +98,11 @@ class Worker:
         self._stop_requested, self._hard = asyncio.Event(), asyncio.Event()
         self.client = AsyncClient(self.config)
         self._acks = Acks(self.client, self.retry)
-        self._slots = asyncio.Semaphore(self.async_concurrency)
+        self._ready, self._wakeup = deque(), asyncio.Event()
+        self._tasks = {
+            asyncio.create_task(self._async_runner())
+            for _ in range(self.async_concurrency)
+        }
         threads = [
             threading.Thread(
                 target=self._thread_main, daemon=True, name=f"zizq-worker-{n}"
@@ -168,7 +176,7 @@ class Worker:
 
     async def _close(self, stream, acks, threads) -> None:
         stream.cancel()
-        for task in list(self._tasks):
+        for task in self._tasks:
             task.cancel()
         await asyncio.gather(stream, *self._tasks, return_exceptions=True)
         acks.cancel()
@@ -223,9 +231,8 @@ class Worker:
                 self._acks.nack(job.id, failure_for(exc, None))
                 continue
             if target.is_async:
-                task = asyncio.create_task(self._run_async(job, target, generation))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._ready.append((job, target, generation))
+                self._wakeup.set()
             else:
                 self._jobs.put((job, target, generation))
 
@@ -251,10 +258,17 @@ class Worker:
             if self._begin(generation):
                 self._finish(job, self.dispatcher.run_sync(job, target))
 
-    async def _run_async(self, job, target, generation: int) -> None:
-        async with self._slots:
+    async def _async_runner(self) -> None:
+        """One of ``async_concurrency`` tasks running async jobs in turn (a
+        task per job would cost a task, a semaphore and a callback each)."""
+        ready, wakeup = self._ready, self._wakeup
+        while True:
+            while not ready:
+                wakeup.clear()
+                await wakeup.wait()
+            job, target, generation = ready.popleft()
             if not self._begin(generation):
-                return
+                continue
             try:
                 failure = await self.dispatcher.run_async(job, target)
             except asyncio.CancelledError:
