@@ -18,7 +18,9 @@ from queue_core.types import DEAD, STATUS_NAMES
 from .. import __version__
 from ..api import serializers
 from ..api.negotiation import BodyError
+from ..licence import CRON_SCHEDULING
 from ..runtime import runtime
+from . import display
 
 _LAST_ERROR = filters.ErrorListOptions(order=filters.DESC, limit=1)
 _ALL_ERRORS = filters.ErrorListOptions(order=filters.ASC, limit=2000)
@@ -51,6 +53,38 @@ async def overview() -> dict:
         "uptime_s": int(time.monotonic() - runtime.started_monotonic),
         "tier": runtime.licence.tier,
         "workers": len(runtime.streams),
+    }
+
+
+async def cron_groups(now_ms: int):
+    """Every cron group with its entries and their fire times, in name
+    order, when the licence allows cron scheduling; else None."""
+    if not runtime.licence.allows(CRON_SCHEDULING):
+        return None
+    crons = runtime.store.crons
+    return [
+        {
+            "name": name,
+            "paused": group.paused,
+            "entries": [
+                _cron_entry(group.entries[entry], now_ms)
+                for entry in sorted(group.entries)
+            ],
+        }
+        for name, group in ((name, crons.group(name)) for name in crons.names())
+    ]
+
+
+def _cron_entry(entry, now_ms: int) -> dict:
+    return {
+        "name": entry.name,
+        "expression": entry.expression,
+        "timezone": entry.timezone or "UTC",
+        "paused": entry.paused,
+        "queue": entry.job.queue,
+        "type": entry.job.type,
+        "next": display.moment(entry.next_enqueue_at, now_ms),
+        "last": display.moment(entry.last_enqueue_at, now_ms),
     }
 
 

@@ -2,9 +2,13 @@
 
 The index shows, above the app list, the per-queue status counts (each a
 link to the filtered job list), the server's version, uptime, licence
-tier, connected workers and in-flight total, and the throughput chart,
-which a small script keeps current by polling ``throughput.json``.
+tier, connected workers and in-flight total, the throughput chart, which
+a small script keeps current by polling ``throughput.json``, and, when the
+licence allows cron scheduling, every cron group and entry with its next
+and last fire times.
 """
+
+import time
 
 from django.contrib import admin
 from django.http import JsonResponse
@@ -30,7 +34,10 @@ class ZizqAdminSite(admin.AdminSite):
         return own + super().get_urls()
 
     def index(self, request, extra_context=None):
-        context = {"overview": bridge.call(operations.overview)}
+        context = {
+            "overview": bridge.call(operations.overview),
+            "crons": bridge.call(operations.cron_groups, int(time.time() * 1000)),
+        }
         context.update(extra_context or {})
         return super().index(request, context)
 

@@ -300,3 +300,38 @@ def test_static_files_are_served_without_collectstatic(live):
     assert finders.find("admin/css/base.css")
     assert finders.find("zizq_admin/dashboard.js")
 
+
+
+def test_the_dashboard_lists_cron_entries_only_when_licensed(live, admin_client):
+    from zizq_server.api.primary.cron import bodies
+    from zizq_server.licence.verify import Licence
+    from zizq_server.runtime import runtime
+
+    assert admin_client.get("/admin/").context["crons"] is None  # free tier
+    assert 'id="zizq-crons"' not in admin_client.get("/admin/").content.decode()
+    paused, definitions = bodies.decode_group(
+        {
+            "entries": [
+                {
+                    "name": "nightly",
+                    "expression": "0 3 * * *",
+                    "job": {"type": "report", "queue": "cron", "payload": {}},
+                }
+            ]
+        }
+    )
+    live.run(live.store.crons.put_group("reports", paused, definitions))
+    runtime.licence.replace(Licence("id", "Acme", "pro", 2**40))
+    try:
+        response = admin_client.get("/admin/")
+    finally:
+        runtime.licence.replace(None)
+    (group,) = response.context["crons"]
+    (entry,) = group["entries"]
+    assert (group["name"], entry["name"], entry["expression"]) == (
+        "reports",
+        "nightly",
+        "0 3 * * *",
+    )
+    assert entry["next"]["relative"].startswith("in ")
+    assert 'data-entry="reports/nightly"' in response.content.decode()
