@@ -9,20 +9,23 @@ server (the spec allows it in detail mode): a payload may be megabytes,
 and a window's message must stay under the WebSocket layer's 1 MiB limit.
 
 ``Jobs`` loads each job of a window once per turn, however many
-dashboards show it: in-flight jobs from memory, the others by key.
+dashboards show it: in-flight jobs from memory, the others by key; and
+renders each change once per turn (``change``).
 """
 
 from ..store import records
 
 
 class Jobs:
-    """Jobs by id, loaded on first use (``None`` for a job gone)."""
+    """Jobs by id, loaded on first use (``None`` for a job gone), and the
+    ``job_changed`` events made of them this turn."""
 
-    __slots__ = ("_loaded", "store")
+    __slots__ = ("_changes", "_loaded", "store")
 
     def __init__(self, store) -> None:
         self.store = store
         self._loaded = {}
+        self._changes = {}
 
     def get(self, job_id: str):
         try:
@@ -30,6 +33,25 @@ class Jobs:
         except KeyError:
             job = self._loaded[job_id] = records.load(self.store, job_id)
             return job
+
+    def change(self, job_id: str, status: str, detail=None):
+        """The ``job_changed`` event for ``job_id``: with the job rendered
+        at ``detail`` (None: without the job), or None for a job gone.
+
+        One dict per event for every dashboard this turn, so dashboards
+        that see the same change share it (and its encoding).
+        """
+        key = (job_id, status, detail)
+        event = self._changes.get(key)
+        if event is None:
+            event = {"event": "job_changed", "id": job_id, "status": status}
+            if detail is not None:
+                job = self.get(job_id)
+                if job is None:
+                    return None
+                event["job"] = render(job, detail)
+            self._changes[key] = event
+        return event
 
 
 def render(job, detail: bool) -> dict:

@@ -27,7 +27,7 @@ adds; ``find`` replies are built here too (``find_result``).
 
 from bisect import bisect_left
 
-from .admin_job import Jobs, render, window
+from .admin_job import Jobs, window
 from .feed import MARKERS
 from .lists import LIST_NAMES
 from .windows import AROUND, EMPTY, Anchor, Window, resolve, start_of
@@ -107,18 +107,11 @@ class View:
     def _diff_events(self, events, name: str, removed, added, jobs: Jobs) -> None:
         gone = f"{name}_removed"
         for job_id in removed:
-            events.append({"event": "job_changed", "id": job_id, "status": gone})
+            events.append(jobs.change(job_id, gone))
         for job_id in added:
-            job = jobs.get(job_id)
-            if job is not None:
-                events.append(
-                    {
-                        "event": "job_changed",
-                        "id": job_id,
-                        "status": name,
-                        "job": render(job, self.detail),
-                    }
-                )
+            event = jobs.change(job_id, name, self.detail)
+            if event is not None:
+                events.append(event)
 
     def _resolve(self, name: str) -> Window:
         anchor, limit = self.subscriptions[name]

@@ -26,9 +26,9 @@ windows, the spec's snapshot "after the server detects it missed events".
 A stuck client therefore holds about ``BEHIND_BYTES``, and costs the job
 traffic one look per turn.
 
-Every connection is sent a turn's ack/nack markers, so each marker's text
-is encoded once per turn for all of them (``Encoder``); window diffs differ
-per connection and are encoded per connection.
+Every connection is sent a turn's ack/nack markers, and dashboards with
+the same windows the same changes: each such event is encoded once per
+turn for all of them (``Encoder``).
 """
 
 import asyncio
@@ -72,28 +72,26 @@ def window_limit(requested: int) -> int:
 class Encoder:
     """One moment's messages as text, each with the same ``server`` object.
 
-    The events in ``shared`` (a turn's ack/nack markers, which every
-    connection is sent) are encoded once for all connections; any other
-    event is encoded each time (``shared`` keeps those events alive, so
-    their ids cannot be reused while the encoder is).
+    The ``server`` object is encoded once and spliced in front of each
+    event's fields. An event object given again (a turn's ack/nack markers,
+    which every connection is sent; a change that several dashboards'
+    windows share, ``Jobs.change``) is encoded once: the encoder keeps
+    every event it encoded, so no id it caches can be reused meanwhile.
     """
 
-    __slots__ = ("_server", "_shared")
+    __slots__ = ("_prefix", "_texts")
 
-    def __init__(self, server: dict, shared=()) -> None:
-        self._server = server
-        self._shared = {id(event): None for event in shared}
+    def __init__(self, server: dict) -> None:
+        self._prefix = b'{"server":' + orjson.dumps(server) + b","
+        self._texts = {}  # id(event) -> (event, text)
 
     def __call__(self, event: dict) -> str:
-        key = id(event)
-        if key not in self._shared:
-            return orjson.dumps({"server": self._server, **event}).decode()
-        text = self._shared[key]
-        if text is None:
-            text = self._shared[key] = orjson.dumps(
-                {"server": self._server, **event}
-            ).decode()
-        return text
+        try:
+            return self._texts[id(event)][1]
+        except KeyError:
+            text = (self._prefix + orjson.dumps(event)[1:]).decode()
+            self._texts[id(event)] = (event, text)
+            return text
 
 
 class Connection:
@@ -261,7 +259,7 @@ class Hub:
         if runtime.store.closed:
             return
         jobs = feed.Jobs(runtime.store)
-        encode = Encoder(self.server_status(), turn.marker_events())
+        encode = Encoder(self.server_status())
         for connection in list(self.connections):
             try:
                 connection.on_turn(turn, jobs, encode)
@@ -274,7 +272,7 @@ class Hub:
             if runtime.store.closed:
                 continue
             jobs = feed.Jobs(runtime.store)
-            encode = Encoder(self.server_status(), (_HEARTBEAT,))
+            encode = Encoder(self.server_status())
             for connection in list(self.connections):
                 connection.on_heartbeat(jobs, encode)
 
