@@ -7,8 +7,15 @@ on core 1) against one licensed server, in alternating rounds with no
 ``/events`` client and with 5 clients subscribed to 200-job windows on all
 three lists, each reading every message in a thread: first with the
 windows at the head of each list (``zizq top``'s default), then at the
-tail, where every bulk moves every window (the worst case: a snapshot per
-client per turn). Reported: median jobs/s of each, and the ratio.
+tail, where every bulk moves every window (the worst case: each bulk of
+100 is 100 removals and 100 additions per client, one message each, as the
+spec's diffs are). Reported: median jobs/s of each, and the ratio.
+
+2026-12-02, load 13-15 on 2 cores, ``--seconds 5 --rounds 2``, after
+turns became diffs at any size and markers went to every client: none
+14,560-19,620 jobs/s; head 13,140-17,140 (ratio 0.71-0.85); tail
+2,480-4,160 (ratio 0.17-0.18, ~7,000 messages a client a round: the cost
+is one WebSocket message per change).
 
 ``build``: the first client's cost at 1,000,000 stored jobs, two ways: in
 process, ``feed.attach`` on a store holding them (its CPU, and the longest
