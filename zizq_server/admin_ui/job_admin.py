@@ -85,9 +85,7 @@ class JobAdmin(admin.ModelAdmin):
         if cursor:
             query.append(("from", cursor))
         try:
-            page, more, _f, _o, last_errors = bridge.call(
-                operations.job_page, encode(query)
-            )
+            page, more, last_errors = bridge.call(operations.job_page, encode(query))
         except Refused as exc:
             if exc.message.startswith(_FILTER_ERRORS):
                 form.add_error("filter", exc.message)

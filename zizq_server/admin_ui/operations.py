@@ -89,11 +89,12 @@ def _cron_entry(entry, now_ms: int) -> dict:
 
 
 async def job_page(query: str):
-    """``GET /jobs?<query>``: the page, whether more follow, the parsed query."""
+    """``GET /jobs?<query>``: the page, whether more follow, and the last
+    error record of each job on it that has one."""
     job_filter, options = _parsed(filters.parse_list_query, query)
     page, more = await _refusing(runtime.store.list_jobs(job_filter, options))
     last_errors = {job.id: _last_error(job) for job in page if job.attempts}
-    return page, more, job_filter, options, last_errors
+    return page, more, last_errors
 
 
 def _last_error(job):
@@ -166,10 +167,6 @@ async def delete_matching(query: str) -> int:
     """``DELETE /jobs?<query>``; how many went."""
     job_filter = _parsed(filters.parse_job_filter, query)
     return await _refusing(runtime.store.delete_matching(job_filter))
-
-
-async def queue_names() -> list:
-    return runtime.store.queues()
 
 
 def _patch(body: dict):
