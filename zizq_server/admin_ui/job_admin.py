@@ -53,8 +53,6 @@ class JobAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
-            "can_change": self.has_change_permission(request),
-            "can_delete": self.has_delete_permission(request),
             "actions": _allowed_actions(self, request),
         }
 
@@ -254,7 +252,6 @@ def _row(job, last_error, now: int) -> dict:
         "ready_at": display.moment(job.ready_at, now),
         "attempts": job.attempts,
         "last_error": display.first_line(last_error.message) if last_error else "",
-        "terminal": job.status >= 3,
     }
 
 
