@@ -113,7 +113,7 @@ def test_worker_runs_sync_and_async_jobs_with_failures(zizq_server, tmp_path):
     assert client.count() == 6
 
 
-def test_ruby_shaped_payload_runs_a_python_job(zizq_server, tmp_path):
+def test_ruby_shaped_payload_runs_a_python_job_over_h2_and_json(zizq_server, tmp_path):
     path = str(tmp_path / "ran")
     client = zizq.Client(url=zizq_server.url, format="json")
     client.reset()
@@ -122,7 +122,7 @@ def test_ruby_shaped_payload_runs_a_python_job(zizq_server, tmp_path):
         type="SendEmail",
         payload={"args": [path, "a@b.c"], "kwargs": {"template": "welcome"}},
     )
-    running = Running(url=zizq_server.url, queues=["load"])
+    running = Running(url=zizq_server.url, queues=["load"], format="json", http2=True)
     wait_until(lambda: lines(path), what="the job")
     assert running.stop() == 0
     assert lines(path) == ["email a@b.c welcome 0"]
