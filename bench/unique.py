@@ -136,12 +136,12 @@ def count_instructions(shapes: list, kinds: list) -> None:
         try:
             server.start(timeout=600)
             for shape in shapes:  # warm-up: first-use paths are not counted
-                for kind in KINDS:
+                for kind in kinds:
                     run_async(
                         send(server.port, *prepare(server.port, kind, shape, keys))
                     )
             for shape in shapes:
-                for kind in KINDS:
+                for kind in kinds:
                     path, bodies = prepare(server.port, kind, shape, keys)
                     count = server.count(
                         lambda p=path, b=bodies: run_async(send(server.port, p, b))
