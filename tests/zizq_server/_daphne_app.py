@@ -82,8 +82,10 @@ async def hello(scope, receive, send):
 
 async def h2_tables(scope, receive, send):
     """The per-stream tables of every live HTTP/2 connection: how many
-    entries each holds (the priority tree's root included)."""
+    entries each holds (the priority tree's root included; the libnghttp2
+    connection has only its streams and those it drops DATA for)."""
     from zizq_server.serve.h2 import H2Channel
+    from zizq_server.serve.h2_native import NativeH2Channel
 
     await receive()
     gc.collect()
@@ -94,8 +96,10 @@ async def h2_tables(scope, receive, send):
             "queues": len(channel._outboundStreamQueues),
             "priority": len(channel.priority._streams),
         }
-        for channel in gc.get_objects()
         if isinstance(channel, H2Channel)
+        else {"streams": len(channel.streams), "dropping": len(channel._dropping)}
+        for channel in gc.get_objects()
+        if isinstance(channel, (H2Channel, NativeH2Channel))
     ]
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": json.dumps(tables).encode()})

@@ -4,12 +4,13 @@ Twisted switches a connection to HTTP/2 only when TLS ALPN negotiated "h2",
 so a client that speaks HTTP/2 straight away on a plain port (the official
 Ruby client does, for every request) gets a 400 from the HTTP/1.1 parser.
 ``H2cChannelProtocol`` watches the first bytes of each connection: the
-24-byte HTTP/2 client preface hands the connection to ``h2.H2Channel``
-(Twisted's ``H2Connection`` with a shortcut for everyday streams) as
-Twisted hands one to its ``H2Connection`` after ALPN; anything else goes to
-the HTTP/1.1 channel (``http1.Http1Channel``) untouched. A request line
-differs from the preface in its first byte or so, so HTTP/1.1 is never
-delayed.
+24-byte HTTP/2 client preface hands the connection to ``H2_CHANNEL``
+(``h2_native.NativeH2Channel`` on libnghttp2 when its binding is built,
+else its twin ``h2.H2Channel``, Twisted's ``H2Connection`` with a shortcut
+for everyday streams) as Twisted hands one to its ``H2Connection`` after
+ALPN; anything else goes to the HTTP/1.1 channel (``http1.Http1Channel``)
+untouched. A request line differs from the preface in its first byte or
+so, so HTTP/1.1 is never delayed.
 
 Private Twisted API relied on (Twisted is pinned to 26.10.0 for this, and
 tests/zizq_server/test_daphne_h2c.py covers it):
@@ -39,10 +40,14 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.web.http import _GenericHTTPChannelProtocol
 from zope.interface import implementer
 
+from zizq_server.serve import nghttp2
 from zizq_server.serve.h2 import H2Channel
+from zizq_server.serve.h2_native import NativeH2Channel
 from zizq_server.serve.http1 import Http1Channel
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# The HTTP/2 connection class: libnghttp2 unless its twin must serve.
+H2_CHANNEL = NativeH2Channel if nghttp2.IMPLEMENTATION == "cython" else H2Channel
 
 
 @implementer(IHalfCloseableProtocol)
@@ -80,7 +85,7 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
 
     def readConnectionLost(self):
         channel = self._channel
-        if isinstance(channel, H2Channel):
+        if isinstance(channel, (H2Channel, NativeH2Channel)):
             channel.transport.loseConnection()
         else:
             channel.readConnectionLost()
@@ -96,7 +101,7 @@ class H2cChannelProtocol(_GenericHTTPChannelProtocol):
         network_producer = http11._networkProducer
         network_producer.unregisterProducer()
         http11.setTimeout(None)
-        h2 = H2Channel()
+        h2 = H2_CHANNEL()
         h2.requestFactory = self._requestFactory
         h2.site = self._site
         h2.factory = self._factory
