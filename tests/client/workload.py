@@ -80,5 +80,12 @@ def slow(path: str, n: int, seconds: float) -> None:
 
 @zizq.job(queue="pids")
 def whoami(path: str, n: int) -> None:
-    time.sleep(0.05)
+    """Notes its process, then holds its worker until a second process has
+    noted itself too (or 20 s), so no process can take every job while the
+    other is still starting."""
     note(path, f"{n} {os.getpid()}")
+    deadline = time.monotonic() + 20
+    while len({line.split()[1] for line in lines(path)}) < 2:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
