@@ -22,7 +22,7 @@ batch (its key is the due key's bytes behind the tag), not through
 
 from ..cron import expression
 from ..cron.records import encode_schedule
-from . import enqueue
+from . import enqueue, unique
 
 
 def fire_due(crons, now_ms: int, limit: int) -> list:
@@ -55,5 +55,5 @@ def fire_due(crons, now_ms: int, limit: int) -> list:
             index(key, next_at)
     if requests:
         jobs = enqueue.apply(crons.store, requests, now_ms)
-        crons.store.totals.enqueued += len(jobs)  # as Store.enqueue counts
+        crons.store.totals.enqueued += unique.made(jobs)  # as Store.enqueue
     return [(g, e.name, e.next_enqueue_at) for g, e in fired]

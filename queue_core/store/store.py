@@ -34,6 +34,7 @@ from . import (
     revive,
     scan,
     scheduled,
+    unique,
 )
 from .cron import Crons
 from .keyspace import Keyspace, open_db
@@ -114,7 +115,7 @@ class Store:
 
     async def enqueue(self, requests) -> list:
         jobs = enqueue.apply(self, requests, self.clock())
-        self.totals.enqueued += len(jobs)
+        self.totals.enqueued += unique.made(jobs)
         await self.ks.commit(self.config.enqueue_fsync, self.config.enqueue_batch_size)
         return jobs
 

@@ -55,6 +55,13 @@ class Enqueued(list):
         self.duplicates = duplicates  # a list of bools, one per job
 
 
+def made(jobs) -> int:
+    """How many of an enqueue's jobs are new (duplicates made nothing)."""
+    if type(jobs) is Enqueued:
+        return jobs.duplicates.count(False)
+    return len(jobs)
+
+
 class Plan:
     """Which requests of an enqueue make new jobs, and which are duplicates.
 

@@ -305,3 +305,12 @@ def test_keys_survive_a_crash_and_are_checked_on_recovery(open_store, clock):
     # Recovery returns the queued job to ready, and it takes its key back.
     assert consistent(reopened) == {"q": queued.id, "a": active.id, "s": later.id}
     reopened.close()
+
+
+def test_duplicates_do_not_count_as_enqueued(store):
+    async def body():
+        await enqueue(store, keyed("a"), keyed("b"), keyed("a"), req())
+        await enqueue(store, keyed("b"))
+        return store.totals.enqueued
+
+    assert run(body()) == 3  # a, b and the plain job; the repeats made nothing
