@@ -7,13 +7,15 @@ without a new error record and leaves its index, with its purge time from
 its dead retention (zero: deleted at once, as after a fatal failure).
 Terminal jobs are refused. ``records`` takes care of counts, purge entry
 and unique key, so a kill is one more status change like the others.
+``kill_matching`` kills every non-terminal match of a filter (the admin's
+"all N jobs matching this filter").
 """
 
 from ..errors import NotFound, Unprocessable
 from ..options import FailureRequest
 from ..scheduling import purge_at_ms
 from ..types import DEAD, READY, TERMINAL
-from . import fail, records
+from . import fail, records, scan
 
 KILLED = "killed from the admin"
 
@@ -39,3 +41,19 @@ def kill(store, job_id: str, now_ms: int):
     else:
         store.scheduled.remove(job.id)
     return job
+
+
+def kill_matching(store, job_filter, now_ms: int) -> int:
+    """Kill every non-terminal job matching the filter; returns how many.
+
+    The matches are collected before the first kill, so the scan never runs
+    over its own writes.
+    """
+    ids = [
+        job.id
+        for job in scan.matching_jobs(store, job_filter, now_ms, visible=False)
+        if job.status not in TERMINAL
+    ]
+    for job_id in ids:
+        kill(store, job_id, now_ms)
+    return len(ids)

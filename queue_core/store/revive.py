@@ -7,12 +7,13 @@ one more try before its retry limit sends it back to dead. Its purge
 entry goes, and ``records.save`` gives its unique key back to it unless
 another job took the key meanwhile (``unique.moved``), as for a requeued
 job. It joins the ready index and wakes the dispatcher, so a waiting
-worker gets it in the same turn.
+worker gets it in the same turn. ``revive_matching`` does it for every
+dead match of a filter that is still visible (not past its purge time).
 """
 
 from ..errors import NotFound, Unprocessable
 from ..types import DEAD, READY
-from . import records
+from . import records, scan
 
 
 def revive(store, job_id: str, now_ms: int):
@@ -32,3 +33,15 @@ def revive(store, job_id: str, now_ms: int):
     store.ready.add(job.id, job.queue, job.priority)
     store.dispatcher.schedule()
     return job
+
+
+def revive_matching(store, job_filter, now_ms: int) -> int:
+    """Revive every visible dead job matching the filter; returns how many."""
+    ids = [
+        job.id
+        for job in scan.matching_jobs(store, job_filter, now_ms)
+        if job.status == DEAD
+    ]
+    for job_id in ids:
+        revive(store, job_id, now_ms)
+    return len(ids)

@@ -181,13 +181,7 @@ class Store:
         await self.ks.commit(self.config.default_fsync)
 
     async def delete_matching(self, job_filter) -> int:
-        job_filter = await scan.settle_payload(self, job_filter, self.clock())
-        if job_filter is None:
-            return 0
-        deleted = delete.delete_matching(self, job_filter, self.clock())
-        await self.ks.commit(self.config.default_fsync)
-        await self._compact_after(deleted)
-        return deleted
+        return await self._each_matching(delete.delete_matching, job_filter)
 
     async def reset(self) -> int:
         """Every cron group, then every job (API.md 7.5.6)."""
@@ -200,13 +194,33 @@ class Store:
         return job
 
     async def patch_matching(self, job_filter, request) -> int:
+        def apply(store, settled, now):
+            return patch.patch_matching(store, settled, request, now)
+
+        return await self._each_matching(apply, job_filter)
+
+    async def kill_matching(self, job_filter) -> int:
+        """Every waiting or in-flight match to dead now (the admin's)."""
+        return await self._each_matching(kill.kill_matching, job_filter)
+
+    async def revive_matching(self, job_filter) -> int:
+        """Every dead match back to ready now (the admin's retry)."""
+        return await self._each_matching(revive.revive_matching, job_filter)
+
+    async def _each_matching(self, apply, job_filter) -> int:
+        """``apply(store, filter, now)`` once the payload test is settled.
+
+        The bulk operations share this: the jq part of the filter runs in the
+        sandbox first, then ``apply`` changes the matches in one batch, which
+        is committed, and a large change is followed by a compaction.
+        """
         job_filter = await scan.settle_payload(self, job_filter, self.clock())
         if job_filter is None:
             return 0
-        patched = patch.patch_matching(self, job_filter, request, self.clock())
+        touched = apply(self, job_filter, self.clock())
         await self.ks.commit(self.config.default_fsync)
-        await self._compact_after(patched)
-        return patched
+        await self._compact_after(touched)
+        return touched
 
     async def compact(self) -> None:
         """Full compaction, off the event loop thread.

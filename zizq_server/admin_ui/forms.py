@@ -133,8 +133,6 @@ class ActionForm(forms.Form):
             self.add_error("queue", "Name the queue to move to.")
         if action == "reschedule" and data.get("ready_at") is None:
             self.add_error("ready_at", "Give the time to run at.")
-        if action == "kill" and data.get("select_across"):
-            raise forms.ValidationError("Kill works on selected jobs, not a filter.")
         return data
 
     def patch_body(self, now_ms: int):

@@ -189,11 +189,7 @@ class JobAdmin(admin.ModelAdmin):
         try:
             if data.get("select_across"):
                 query = data.get("query") or ""
-                if deleting:
-                    done = bridge.call(operations.delete_matching, query)
-                else:
-                    body = form.patch_body(_now_ms())
-                    done = bridge.call(operations.patch_matching, query, body)
+                done = self._apply_matching(form, query)
                 problems = []
             else:
                 done, problems = self._apply_each(form, deleting)
@@ -205,6 +201,17 @@ class JobAdmin(admin.ModelAdmin):
             messages.success(request, f"{verb} {done} job{'' if done == 1 else 's'}.")
         for problem in problems[:10]:
             messages.error(request, problem)
+
+    def _apply_matching(self, form, query: str) -> int:
+        action = form.cleaned_data["action"]
+        if action == "delete":
+            return bridge.call(operations.delete_matching, query)
+        if action == "retry_now":  # dead matches too, which a patch refuses
+            return bridge.call(operations.retry_matching, query, _now_ms())
+        if action == "kill":
+            return bridge.call(operations.kill_matching, query)
+        body = form.patch_body(_now_ms())
+        return bridge.call(operations.patch_matching, query, body)
 
     def _apply_each(self, form, deleting: bool):
         done, problems = 0, []

@@ -158,6 +158,23 @@ async def patch_matching(query: str, body: dict) -> int:
     return await _refusing(runtime.store.patch_matching(job_filter, patch))
 
 
+async def retry_matching(query: str, now_ms: int) -> int:
+    """Every match ready now: waiting ones patched, dead ones revived.
+
+    The patch goes first, so a job revived here is not patched again.
+    """
+    job_filter = _parsed(filters.parse_job_filter, query)
+    patch = _patch({"ready_at": now_ms})
+    patched = await _refusing(runtime.store.patch_matching(job_filter, patch))
+    return patched + await _refusing(runtime.store.revive_matching(job_filter))
+
+
+async def kill_matching(query: str) -> int:
+    """Every waiting or in-flight match to dead now; how many."""
+    job_filter = _parsed(filters.parse_job_filter, query)
+    return await _refusing(runtime.store.kill_matching(job_filter))
+
+
 async def delete_one(job_id: str) -> None:
     """``DELETE /jobs/{id}``."""
     await _refusing(runtime.store.delete(job_id))

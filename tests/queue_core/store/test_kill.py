@@ -4,8 +4,8 @@ import pytest
 
 from queue_core import codec
 from queue_core.errors import NotFound, Unprocessable
-from queue_core.filters import ErrorListOptions
-from queue_core.types import DEAD, READY, SCHEDULED, Retention
+from queue_core.filters import ErrorListOptions, JobFilter
+from queue_core.types import DEAD, IN_FLIGHT, READY, SCHEDULED, Retention
 
 from .conftest import run, turn
 from .test_lifecycle import Worker, req
@@ -56,5 +56,24 @@ def test_zero_dead_retention_deletes_and_terminal_jobs_are_refused(store):
             await store.kill(dead.id)
         with pytest.raises(NotFound):
             await store.kill("03abcdefghijklmnopqrstuvw")
+
+    run(body())
+
+
+def test_kill_matching_kills_waiting_and_in_flight_matches_only(store, clock):
+    async def body():
+        taken, ready = await store.enqueue([req(), req()])
+        worker = Worker(store, prefetch=1)
+        await turn()
+        assert worker.ids == [taken.id]
+        (later,) = await store.enqueue([req(ready_at=clock() + 60_000)])
+        (other,) = await store.enqueue([req(queue="other")])
+        in_q = JobFilter(queues=frozenset({"q"}))
+        assert await store.kill_matching(in_q) == 3
+        assert await store.kill_matching(in_q) == 0  # terminal ones are left
+        statuses = [store.get(j.id).status for j in (taken, ready, later, other)]
+        assert statuses == [DEAD, DEAD, DEAD, IN_FLIGHT]  # the freed slot took it
+        assert store.counts.get(("q", DEAD)) == 3
+        store.close_taker(worker.taker)
 
     run(body())

@@ -4,8 +4,9 @@ import pytest
 
 from queue_core import codec
 from queue_core.errors import NotFound, Unprocessable
+from queue_core.filters import JobFilter
 from queue_core.options import FailureRequest
-from queue_core.types import DEAD, READY
+from queue_core.types import DEAD, READY, Retention
 
 from .conftest import run, turn
 from .test_lifecycle import Worker, req
@@ -74,5 +75,24 @@ def test_a_revived_job_takes_its_unique_key_back_only_if_free(store):
         (newer,) = await store.enqueue([req(unique_key="k", unique_while="queued")])
         await store.revive(dead.id)
         assert store.unique["k"] == newer.id
+
+    run(body())
+
+
+def test_revive_matching_takes_only_the_visible_dead_matches(store, clock):
+    async def dead_job(**fields):
+        job, worker = await _dead(store, **fields)
+        store.close_taker(worker.taker)
+        return job
+
+    async def body():
+        gone = await dead_job(queue="gone", retention=Retention(None, 10))
+        dead = [await dead_job(), await dead_job()]
+        (ready,) = await store.enqueue([req()])
+        clock.advance(11)  # ``gone`` is past its purge time, not yet purged
+        assert await store.revive_matching(JobFilter()) == 2
+        assert [store.get(job.id).status for job in dead] == [READY, READY]
+        assert store.get(ready.id).ready_at == ready.ready_at  # not touched
+        assert store.ks.get(codec.purge_key(gone.purge_at, gone.id)) == b""
 
     run(body())

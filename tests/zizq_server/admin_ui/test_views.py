@@ -183,17 +183,40 @@ def test_retry_now_revives_a_dead_job_for_a_waiting_worker(live, admin_client):
     assert live.store.get(dead.id).attempts == 1
 
 
-def test_kill_sends_selected_jobs_to_dead_but_not_a_whole_filter(live, admin_client):
+def test_kill_sends_selected_jobs_or_a_whole_filter_to_dead(live, admin_client):
     ready, later = live.enqueue("kill", 1) + live.enqueue("kill", 1, ready_at=2**45)
     done = _post(admin_client, action="kill", ids=[ready.id, later.id], confirmed="yes")
     assert "Changed 2 jobs." in _messages(done)
     assert {live.store.get(j.id).status_name for j in (ready, later)} == {"dead"}
     again = _post(admin_client, action="kill", ids=[ready.id], confirmed="yes")
     assert any("cannot kill job" in m for m in _messages(again))
+    waiting = live.enqueue("kill", 3) + live.enqueue("kill2", 1)
     across = _post(
-        admin_client, action="kill", select_across="on", query="queue=kill"
+        admin_client,
+        action="kill",
+        select_across="on",
+        query="queue=kill",
+        confirmed="yes",
     )
-    assert "Kill works on selected jobs, not a filter." in _messages(across)
+    assert "Changed 3 jobs." in _messages(across)  # the dead two are left alone
+    statuses = [live.store.get(j.id).status_name for j in waiting]
+    assert statuses == ["dead", "dead", "dead", "ready"]
+
+
+def test_retry_now_on_a_filter_revives_its_dead_jobs(live, admin_client):
+    dead = [live.dead_job("morgue") for _ in range(3)]
+    later = live.enqueue("morgue", 1, ready_at=2**45)[0]
+    done = _post(
+        admin_client,
+        action="retry_now",
+        select_across="on",
+        query="queue=morgue",
+        confirmed="yes",
+    )
+    assert "Changed 4 jobs." in _messages(done)
+    jobs = [live.store.get(j.id) for j in (*dead, later)]
+    assert [job.status_name for job in jobs] == ["ready"] * 4
+    assert [job.attempts for job in jobs] == [1, 1, 1, 0]
 
 
 async def _open(store, queue):
