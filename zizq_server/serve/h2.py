@@ -29,7 +29,9 @@ Received header blocks are checked as hyper-h2 checks them, in one pass
 for the everyday request (``h2_inbound.Connection``). What a connection may
 cost (the request body limit, responses the client does not read) is
 bounded by ``h2_limits.H2Limits``. Everything else (frames, settings, flow
-control, resets and the Rapid Reset limit, timeouts, GOAWAY) is Twisted's.
+control, resets and the Rapid Reset limit, timeouts, GOAWAY) is Twisted's,
+but for the GOAWAY of a graceful stop (``goaway``, called through
+``h2_open``).
 
 Two repairs to Twisted's part, for misbehaving peers:
 
@@ -69,6 +71,7 @@ from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 from twisted.web._http2 import H2Connection
 
+from . import h2_open
 from .exchange import NO_BODY_STATUSES, Exchange, Origin
 from .h2_inbound import Connection
 from .h2_limits import H2Limits
@@ -149,6 +152,22 @@ class H2Channel(H2Limits, H2Connection):
     def connectionMade(self):
         super().connectionMade()
         self._origin = Origin(self.transport)
+        h2_open.OPEN.add(self)
+
+    def connectionLost(self, reason, _cancelTimeouts=True):
+        h2_open.OPEN.discard(self)
+        super().connectionLost(reason, _cancelTimeouts)
+
+    def goaway(self) -> None:
+        """The server is stopping: GOAWAY(NO_ERROR, last stream), then close.
+
+        hyper-h2 can send nothing after its GOAWAY, so the connection
+        closes once the frame is written (the native class lets its open
+        streams finish).
+        """
+        self.conn.close_connection()
+        self.transport.write(self.conn.data_to_send())
+        self.transport.loseConnection()
 
     def dataReceived(self, data):
         """Twisted's, up to the event that ends the connection."""

@@ -34,7 +34,8 @@ What this class does, as ``H2Channel`` does it:
   has data queued.
 - The client's GOAWAY ends the connection at once, as Twisted's does;
   an idle timeout sends GOAWAY (``PROTOCOL_ERROR`` with open streams)
-  and closes.
+  and closes; a graceful stop sends GOAWAY(NO_ERROR) (``h2_open``) and
+  the connection closes once its streams are done.
 
 nghttp2 must not be asked for output from inside its own callbacks:
 responses written while ``receive`` runs (an error page, a 413) are
@@ -49,7 +50,7 @@ from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import TimeoutMixin
 
-from . import nghttp2
+from . import h2_open, nghttp2
 from .exchange import NO_BODY_STATUSES, Exchange, Origin
 from .limits import HIGH_WATER_BYTES, too_large
 
@@ -90,6 +91,7 @@ class NativeH2Channel(Protocol, TimeoutMixin):
         self._root_path = getattr(server, "root_path", "")
         self._body_limit = getattr(server, "max_request_body_bytes", 0)
         self.session = nghttp2.Session(self)
+        h2_open.OPEN.add(self)
         self.setTimeout(self.timeOut)
         self._flush()
 
@@ -124,8 +126,15 @@ class NativeH2Channel(Protocol, TimeoutMixin):
         self._flush()
         self.transport.loseConnection()
 
+    def goaway(self) -> None:
+        """The server is stopping: GOAWAY(NO_ERROR); the open streams run on."""
+        if not self._lost:
+            self.session.goaway(NO_ERROR)
+            self._flush()
+
     def connectionLost(self, reason):
         self._lost = True
+        h2_open.OPEN.discard(self)
         self.setTimeout(None)
         streams, self.streams = self.streams, {}
         for stream in streams.values():

@@ -8,8 +8,9 @@ orphaned in-flight jobs and rebuild the indexes, the licence file watcher's
 line, bind admin then primary (logging each real address and its scheme),
 start the background loops (the licence watcher, for an ``@file`` key with
 a non-zero interval, and the TLS certificate watcher), serve. On
-SIGINT/SIGTERM: end the take streams (their jobs go back to ready), stop
-the loops, flush and close the store, print ``Server stopped.``.
+SIGINT/SIGTERM: end the take streams (their jobs go back to ready), send
+GOAWAY on every open HTTP/2 connection, stop the loops, flush and close
+the store, print ``Server stopped.``.
 
 The index rebuild runs before the listeners bind, so a take never sees a
 half-built index; at a million jobs it takes a few seconds.
@@ -35,6 +36,7 @@ from .. import logging as zlogging
 from ..admin_ui import database as admin_database
 from ..admin_ui import throughput
 from ..runtime import runtime
+from . import h2_open
 
 logger = logging.getLogger("zizq.commands.serve")
 
@@ -222,6 +224,7 @@ def run(config, licence_key: licence.LicenceKey) -> None:
         runtime.shutdown.set()
         for stream in list(runtime.streams):
             await stream.end()
+        h2_open.goaway_all()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
