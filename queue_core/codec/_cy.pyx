@@ -875,6 +875,14 @@ cdef int _json_head(_Buf* b, object job) except -1:
 
 cdef int _json_tail(_Buf* b, object job, object payload, const char* extra) except -1:
     """``_json_job`` after the id: from ``,"type":`` to the closing brace."""
+    if _json_middle(b, job, payload):
+        return _PUNT
+    return _json_end(b, job, extra)
+
+
+cdef int _json_middle(_Buf* b, object job, object payload) except -1:
+    """``_json_tail`` from ``,"type":`` up to ``completed_at`` (slots
+    ``F_TYPE`` to ``F_COMPLETED_AT``, and the payload)."""
     cdef object v, name = _status_name(_get(job, F_STATUS))
     if name is None:
         return _PUNT
@@ -920,7 +928,13 @@ cdef int _json_tail(_Buf* b, object job, object payload, const char* extra) exce
     v = _get(job, F_COMPLETED_AT)
     if v is not None and _json_field(b, b'"completed_at":', v):
         return _PUNT
-    v = _get(job, F_UNIQUE_KEY)
+    return _OK
+
+
+cdef int _json_end(_Buf* b, object job, const char* extra) except -1:
+    """``_json_tail`` from ``unique_key`` to the closing brace, with
+    ``extra`` before ``batch``."""
+    cdef object v = _get(job, F_UNIQUE_KEY)
     if v is not None and (
         _json_field(b, b'"unique_key":', v)
         or _json_field(b, b'"unique_while":', _get(job, F_UNIQUE_WHILE))
@@ -1001,46 +1015,74 @@ def enqueued_to_json(job, duplicate, folded):
         free(b.data)
 
 
-def bulk_enqueued_to_json(jobs):
+def bulk_enqueued_to_json(jobs, duplicates=None):
     """``_py.bulk_enqueued_to_json``: every confirmation written into one
-    buffer. A bulk's jobs mostly differ only by id, so when every other
-    field of a job is the very object its predecessor had, the part of the
-    confirmation after the id is copied from the one just written."""
+    buffer. A bulk's jobs mostly differ only by id (or, with unique keys,
+    by id and key), so a confirmation copies what it can from the one just
+    written: the part from ``type`` to ``completed_at`` when those slots
+    are the very objects its predecessor had, and the rest too when its key,
+    scope, batch and duplicate flag are the same as well."""
     cdef _Buf b
     cdef object last = None
-    cdef Py_ssize_t tail = 0, tail_size = 0
-    _open(&b, 16 + 320 * len(jobs))
+    cdef Py_ssize_t n = len(jobs), i, tail = 0, middle_size = 0, tail_size = 0
+    cdef int flags, last_flags = 0
+    if duplicates is not None and (
+        type(duplicates) is not list or len(duplicates) != n
+    ):
+        return _py.bulk_enqueued_to_json(jobs, duplicates)
+    _open(&b, 16 + 320 * n)
     try:
         _put(&b, b'{"jobs":[', 9)
-        for job in jobs:
+        for i in range(n):
+            job = jobs[i]
+            flags = 0
+            if duplicates is not None:
+                flag = duplicates[i]
+                if type(flag) is not bool:
+                    return _py.bulk_enqueued_to_json(jobs, duplicates)
+                flags = 2 if flag else 0
             if last is not None:
                 _byte(&b, b",")
-            if not _complete(job):
-                return _py.bulk_enqueued_to_json(jobs)
-            if _json_head(&b, job):
-                return _py.bulk_enqueued_to_json(jobs)
-            if last is not None and _same_but_id(job, last):
-                if b.size + tail_size > b.cap:
-                    _grow(&b, tail_size)
-                memcpy(b.data + b.size, b.data + tail, tail_size)
-                tail = b.size
-                b.size += tail_size
+            if not _complete(job) or _json_head(&b, job):
+                return _py.bulk_enqueued_to_json(jobs, duplicates)
+            if last is not None and _same_slots(job, last, F_TYPE, F_UNIQUE_KEY):
+                _copy(&b, tail, middle_size)
+                if flags == last_flags and _same_slots(job, last, F_UNIQUE_KEY, F_PAYLOAD):
+                    _copy(&b, tail + middle_size, tail_size - middle_size)
+                    tail = b.size - tail_size
+                else:
+                    tail = b.size - middle_size
+                    if _json_end(&b, job, _ENQUEUED_FLAGS[flags]):
+                        return _py.bulk_enqueued_to_json(jobs, duplicates)
+                    tail_size = b.size - tail
             else:
                 tail = b.size
-                if _json_tail(&b, job, None, _ENQUEUED_FLAGS[0]):
-                    return _py.bulk_enqueued_to_json(jobs)
+                if _json_middle(&b, job, None):
+                    return _py.bulk_enqueued_to_json(jobs, duplicates)
+                middle_size = b.size - tail
+                if _json_end(&b, job, _ENQUEUED_FLAGS[flags]):
+                    return _py.bulk_enqueued_to_json(jobs, duplicates)
                 tail_size = b.size - tail
-            last = job
+            last, last_flags = job, flags
         _put(&b, b"]}", 2)
         return _close(&b)
     finally:
         free(b.data)
 
 
-cdef bint _same_but_id(object job, object other) noexcept:
-    """Every field but id and payload is the same object in both jobs."""
+cdef inline int _copy(_Buf* b, Py_ssize_t start, Py_ssize_t size) except -1:
+    """Append ``size`` bytes of ``b`` from ``start`` (earlier in ``b``)."""
+    if b.size + size > b.cap:
+        _grow(b, size)
+    memcpy(b.data + b.size, b.data + start, size)
+    b.size += size
+    return _OK
+
+
+cdef bint _same_slots(object job, object other, int first, int end) noexcept:
+    """Slots ``first`` to ``end - 1`` are the same objects in both jobs."""
     cdef int field
-    for field in range(F_TYPE, F_PAYLOAD):
+    for field in range(first, end):
         if _slot(job, field)[0] != _slot(other, field)[0]:
             return False
     return True

@@ -268,9 +268,13 @@ def enqueued_to_json(job: Job, duplicate: bool, folded: bool) -> bytes:
     return _dumps(enqueued_to_obj(job, duplicate, folded))
 
 
-def bulk_enqueued_to_json(jobs) -> bytes:
-    """A bulk enqueue's answer, ``{"jobs": [...]}`` of new jobs, as compact JSON."""
-    return _dumps({"jobs": [enqueued_to_obj(job, False, False) for job in jobs]})
+def bulk_enqueued_to_json(jobs, duplicates=None) -> bytes:
+    """A bulk enqueue's answer, ``{"jobs": [...]}``, as compact JSON: new
+    jobs, or with ``duplicates`` (a bool a job) flagged as a unique enqueue's."""
+    if duplicates is None:
+        duplicates = [False] * len(jobs)
+    confirmations = map(enqueued_to_obj, jobs, duplicates, [False] * len(jobs))
+    return _dumps({"jobs": list(confirmations)})
 
 
 def error_to_obj(record: ErrorRecord) -> dict:

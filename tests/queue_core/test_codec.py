@@ -624,6 +624,25 @@ def test_bulk_confirmations_of_jobs_alike_but_for_their_ids(
     assert codec_impl.bulk_enqueued_to_json(jobs) == expected
 
 
+@TWINS
+@given(
+    job=JOBS,
+    keys=st.lists(st.sampled_from(["k", "l", None]), min_size=2, max_size=5),
+    data=st.data(),
+)
+def test_bulk_confirmations_with_keys_and_duplicate_flags(codec_impl, job, keys, data):
+    # A unique bulk: jobs alike but for id, key and duplicate flag; the
+    # compiled twin copies the part before the key, or all after the id.
+    jobs = [
+        _with(job, id=f"{i:025d}", unique_key=key, unique_while=key and "queued")
+        for i, key in enumerate(keys)
+    ]
+    flags = data.draw(st.lists(st.booleans(), min_size=len(jobs), max_size=len(jobs)))
+    confirmations = [_py.enqueued_to_obj(j, f, False) for j, f in zip(jobs, flags)]
+    expected = orjson.dumps({"jobs": confirmations})
+    assert codec_impl.bulk_enqueued_to_json(jobs, flags) == expected
+
+
 def _with(job, **changes):
     """A copy of ``job`` sharing every field object but ``changes``."""
     fields = {name: getattr(job, name) for name in Job.__slots__}

@@ -65,12 +65,9 @@ def _with_duplicates(fmt: str, enqueued: Enqueued):
     """A bulk's answer when it had unique keys: 200 if all were duplicates."""
     flags = enqueued.duplicates
     status = 200 if all(flags) else 201
-    folded = [False] * len(flags)
-    if fmt == JSON and not any(flags):
-        return status, codec.bulk_enqueued_to_json(enqueued)
     if fmt == JSON:
-        confirmations = map(codec.enqueued_to_json, enqueued, flags, folded)
-        return status, b'{"jobs":[' + b",".join(confirmations) + b"]}"
+        return status, codec.bulk_enqueued_to_json(enqueued, flags)
+    folded = [False] * len(flags)
     return status, {"jobs": list(map(codec.enqueued_to_obj, enqueued, flags, folded))}
 
 
