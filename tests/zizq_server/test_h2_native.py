@@ -182,6 +182,7 @@ def test_valid_requests_get_the_same_answers(servers, method, path, headers, bod
         [(b"x-a", b"a\nb")],
         [(b"x-a", b"a\x00b")],
         [(b"", b"empty name")],
+        [(b"x-a", b"1"), (b"x(y", b"1")],
         [(b":extra", b"pseudo")],
         [(b"x-a", b"1"), (b":path", b"/late")],
     ],
@@ -201,6 +202,7 @@ def test_libnghttp2_refuses_what_rfc_9113_calls_malformed(servers, headers, body
 
 NAMES = st.sampled_from(
     [b"x-a", b"accept", b"content-type", b"x_b", b"cookie", b"X-C", b"te", b"x.y"]
+    + [b"x(y"]
 )
 VALUES = st.binary(max_size=6).filter(lambda value: b"\x00" not in value)
 VALUES |= st.sampled_from(

@@ -18,7 +18,9 @@ same:
   origin-form ASCII path, a method other than ``HEAD``, no ``Expect``,
   ``Upgrade`` or ``daphne-root-path``) runs as an ASGI application task
   with the scope Daphne builds (``_Stream``). Any other stream keeps the
-  ``H2Stream`` and ``WebRequest`` pair, errors included.
+  ``H2Stream`` and ``WebRequest`` pair, errors included, but for a
+  header name that is not a token (``x(y``), which Twisted's ``Headers``
+  raises on: that stream gets RST_STREAM(PROTOCOL_ERROR), as on libnghttp2.
 - A shortcut stream's response body is sent as soon as it is written,
   with ``END_STREAM`` on the last frame, when nothing of that stream is
   queued, the flow-control windows hold it and the transport is not
@@ -66,6 +68,7 @@ from collections import deque
 import h2.events
 import h2.exceptions
 from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
+from h2.errors import ErrorCodes
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
@@ -205,6 +208,12 @@ class H2Channel(H2Limits, H2Connection):
     def _requestReceived(self, event):
         parsed = parse_headers(event.headers)
         if parsed is None:
+            if not all(_TOKEN.fullmatch(n) for n, _ in event.headers if n[:1] != b":"):
+                # Twisted's H2Stream would raise InvalidHeaderName (logged
+                # as unhandled): a stream error, as libnghttp2 answers it.
+                self.conn.reset_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
+                self._tryToWriteControlData()
+                return None
             return super()._requestReceived(event)
         stream_id = event.stream_id
         scope = self._origin.scope("2", *parsed, self.factory.server.root_path)
