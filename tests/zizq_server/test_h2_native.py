@@ -160,6 +160,8 @@ def same_answer(servers, method, path, headers, body, **options):
         (b"POST", b"/ech%6F", [(b"x_under", b"1"), (b"x-a", b"1")], b"x" * 70_000),
         (b"PUT", b"/echo", [(b"x-a", b"1"), (b"x-a", b"2")], b""),
         (b"GET", b"/echo", [(b"cookie", b"a=1"), (b"cookie", b"b=2")], b""),
+        (b"GET", b"/echo", [(b"cookie", b"a=1"), (b"cookie", b"")], b""),
+        (b"GET", b"/echo", [(b"cookie", b""), (b"cookie", b"")], b""),
         (b"GET", b"/echo", [(b"daphne-root-path", b"/root")], b""),
         (b"HEAD", b"/big?100", [], b""),
         (b"GET", b"/big?40000", [], b""),
