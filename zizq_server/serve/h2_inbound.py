@@ -90,10 +90,6 @@ def checked(headers: list, trailers: bool = False) -> list:
     if not trailers and everyday(headers):
         return headers
     flags = _TRAILERS if trailers else _REQUEST
-    # An empty cookie crumb (RFC 9113 8.2.3) carries nothing; hyper-h2 would
-    # join it as "a=1; " and then refuse the edge space. Dropped, as the
-    # native class drops it.
-    headers = [(n, v) for n, v in headers if v or n != b"cookie"]
     return list(validate_headers(normalize_inbound_headers(headers, flags), flags))
 
 

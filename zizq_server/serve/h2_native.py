@@ -191,8 +191,7 @@ class NativeH2Channel(Protocol, TimeoutMixin):
             elif INVALID_HEADER_VALUE_BYTES.intersection(value):
                 return None, _error_page("Invalid header value")
             elif name == b"cookie":
-                if value:  # an empty crumb carries nothing (RFC 9113 8.2.3)
-                    cookies.append(value)
+                cookies.append(value)
             elif name == b"daphne-root-path":
                 root_path = unquote(value.decode("ascii"))
             elif b"_" not in name:  # CVE-2015-0219
