@@ -75,9 +75,10 @@ from twisted.python.failure import Failure
 from twisted.web._http2 import H2Connection
 
 from . import h2_open
-from .exchange import NO_BODY_STATUSES, Exchange, Origin
+from .exchange import NO_BODY_STATUSES, Origin
 from .h2_inbound import Connection
 from .h2_limits import H2Limits
+from .h2_stream import H2Stream
 
 __all__ = ["H2Channel"]
 
@@ -275,11 +276,11 @@ class H2Channel(H2Limits, H2Connection):
             self._requestDone(stream_id)
 
 
-class _Stream(Exchange):
+class _Stream(H2Stream):
     """One request stream through the shortcut, with the stream interface
     ``H2Connection`` calls."""
 
-    __slots__ = ("channel", "streamID", "scope", "chunks")
+    __slots__ = ()
     gated = True  # H2Channel starts its application behind a gate (waits)
 
     def __init__(self, channel: H2Channel, stream_id: int, scope: dict):
@@ -324,39 +325,10 @@ class _Stream(Exchange):
         elif not more:
             self._finish()
 
-    def _head(self) -> list:
-        head = [(b":status", b"%d" % self.status)]
-        for name, value in self.headers:
-            if not isinstance(name, bytes) or not isinstance(value, bytes):
-                raise ValueError("Header names and values must be bytes")
-            head.append((name.lower(), value))
-        return head
-
     def _abandon(self) -> None:
         self.channel.abortRequest(self.streamID)
 
     # -- back-pressure (h2_limits) -------------------------------------------
-
-    def _application(self, scope: dict):
-        return self.server.start_application(scope, self.receive, self.send, self)
-
-    def waits(self) -> bool:
-        """Whether the application must wait before it runs (the gate)."""
-        return self.channel.congested()
-
-    async def wait(self) -> bool:
-        """Wait while the connection is congested; False if the client went
-        meanwhile (the application then never runs)."""
-        channel = self.channel
-        while not self.finished and channel.congested():
-            await channel.drained()
-        return not self.finished
-
-    def congested(self) -> bool:
-        if self.blocked():
-            self.channel._writers.add(self)  # woken by _output_moved
-            return True
-        return False
 
     def blocked(self) -> bool:
         """Whether data of this stream waits to be sent."""

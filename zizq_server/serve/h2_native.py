@@ -51,7 +51,8 @@ from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import TimeoutMixin
 
 from . import h2_open, nghttp2
-from .exchange import NO_BODY_STATUSES, Exchange, Origin
+from .exchange import NO_BODY_STATUSES, Origin
+from .h2_stream import H2Stream
 from .limits import HIGH_WATER_BYTES, too_large
 
 __all__ = ["NativeH2Channel"]
@@ -321,10 +322,10 @@ def _error_page(text: str) -> bytes:
     ).encode("utf8")
 
 
-class _Stream(Exchange):
+class _Stream(H2Stream):
     """One request stream and its application."""
 
-    __slots__ = ("channel", "streamID", "scope", "chunks", "head_only", "error")
+    __slots__ = ("head_only", "error")
 
     def __init__(self, channel, stream_id: int, scope, error, head_only: bool):
         super().__init__(channel._server)
@@ -366,39 +367,10 @@ class _Stream(Exchange):
         elif not more:
             self._finish()
 
-    def _head(self) -> list:
-        head = [(b":status", b"%d" % self.status)]
-        for name, value in self.headers:
-            if not isinstance(name, bytes) or not isinstance(value, bytes):
-                raise ValueError("Header names and values must be bytes")
-            head.append((name.lower(), value))
-        return head
-
     def _abandon(self) -> None:
         self.channel.abort(self.streamID)
 
     # -- back-pressure ---------------------------------------------------------
-
-    def _application(self, scope: dict):
-        return self.server.start_application(scope, self.receive, self.send, self)
-
-    def waits(self) -> bool:
-        """Whether the application must wait before it runs (the gate)."""
-        return self.channel.congested()
-
-    async def wait(self) -> bool:
-        """Wait while the connection is congested; False if the client went
-        meanwhile (the application then never runs)."""
-        channel = self.channel
-        while not self.finished and channel.congested():
-            await channel.drained()
-        return not self.finished
-
-    def congested(self) -> bool:
-        if self.blocked():
-            self.channel._writers.add(self)  # woken by _output_moved
-            return True
-        return False
 
     def blocked(self) -> bool:
         """Whether data of this stream waits to be sent."""
