@@ -43,6 +43,9 @@ class Connection:
         body = await self.reader.readexactly(length) if length else b""
         return status, body
 
+    def close(self) -> None:
+        self.writer.close()
+
 
 class TakeStream:
     """A ``GET /jobs/take`` NDJSON stream yielding lists of jobs as they arrive."""
@@ -80,26 +83,34 @@ async def preload(port: int, total: int, queue: str = "bench") -> None:
         assert status == 201, status
 
 
-async def drain(port: int, workers: int, prefetch: int, total: int) -> float:
-    """Seconds for ``workers`` streams with bulk acks to finish ``total`` jobs."""
+async def drain(
+    port: int, workers: int, prefetch: int, total: int, take=None, acks=None
+) -> float:
+    """Seconds for ``workers`` streams with bulk acks to finish ``total`` jobs.
+
+    ``take`` and ``acks`` are the stream and connection classes (HTTP/1.1's
+    by default; bench/h2_client.py's for h2c).
+    """
+    take, acks = take or TakeStream, acks or Connection
     done = 0
     finished = asyncio.Event()
 
     async def worker() -> None:
         nonlocal done
-        stream = await TakeStream(port, f"prefetch={prefetch}").open()
-        acks = await Connection(port).open()
+        stream = await take(port, f"prefetch={prefetch}").open()
+        acker = await acks(port).open()
         while not finished.is_set():
             try:
                 batch = await asyncio.wait_for(stream.jobs(), 1.0)
             except asyncio.TimeoutError:
                 continue
-            status, _ = await acks.post("/jobs/success", {"ids": [j["id"] for j in batch]})
+            status, _ = await acker.post("/jobs/success", {"ids": [j["id"] for j in batch]})
             assert status == 204, status
             done += len(batch)
             if done >= total:
                 finished.set()
         stream.close()
+        acker.close()
 
     started = time.monotonic()
     tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
