@@ -126,7 +126,12 @@ def decode_entry(name: str, data: bytes) -> CronEntry:
 
 def encode_schedule(entry: CronEntry) -> bytes:
     """``next_enqueue_at`` and ``last_enqueue_at`` as two u64s (0: unset)."""
-    return _SCHEDULE.pack(entry.next_enqueue_at or 0, entry.last_enqueue_at or 0)
+    return schedule_record(entry.next_enqueue_at, entry.last_enqueue_at)
+
+
+def schedule_record(next_at, last_at) -> bytes:
+    """The schedule record of these two times (None: unset)."""
+    return _SCHEDULE.pack(next_at or 0, last_at or 0)
 
 
 def decode_schedule(entry: CronEntry, data: bytes) -> None:

@@ -15,14 +15,15 @@ so a crash either fires an occurrence and moves its schedule, or neither.
 
 A busy second (10,000 entries due at once) is the case to be cheap in: the
 next occurrence is computed once per expression and zone in a pass, and
-only an entry's 16-byte schedule record is rewritten, straight into the
-batch (its key is the due key's bytes behind the tag), not through
-``Crons.save_entry``'s general bookkeeping.
+so is the 16-byte schedule record of the entries that fired (next, now:
+the same bytes for all of them); only that record is rewritten, straight
+into the batch (its key is the due key's bytes behind ``SCHEDULE_TAG``),
+not through ``Crons.save_entry``'s general bookkeeping.
 """
 
 from ..cron import expression
-from ..cron.records import encode_schedule
-from . import enqueue, unique
+from ..cron.records import encode_schedule, schedule_record
+from . import cron, enqueue, unique  # cron: partly imported here, read at call time
 
 
 def fire_due(crons, now_ms: int, limit: int) -> list:
@@ -33,27 +34,33 @@ def fire_due(crons, now_ms: int, limit: int) -> list:
         return []
     groups = crons.groups
     writes = crons.store.ks.pending_writes()
+    tag = cron.SCHEDULE_TAG
     index = crons.due.add
-    nexts = {}  # (expression, zone) -> next occurrence, for this pass
+    nexts = {}  # (expression, zone) -> (next occurrence, a fired entry's record)
     fired = []
     requests = []
     for key in due:
         group_name, _, entry_name = key.partition("\0")  # store.cron.due_key
         group = groups[group_name]
         entry = group.entries[entry_name]
-        if not (group.paused or entry.paused):
+        schedule = (entry.expression, entry.timezone)
+        known = nexts.get(schedule)
+        if known is None:
+            next_at = expression.next_after(*schedule, now_ms)
+            known = nexts[schedule] = (next_at, schedule_record(next_at, now_ms))
+        next_at, record = known
+        entry.next_enqueue_at = next_at
+        if group.paused or entry.paused:
+            record = encode_schedule(entry)
+        else:
             requests.append(entry.job)
             entry.last_enqueue_at = now_ms
             fired.append((group_name, entry))
-        schedule = (entry.expression, entry.timezone)
-        next_at = nexts.get(schedule, False)
-        if next_at is False:
-            next_at = nexts[schedule] = expression.next_after(*schedule, now_ms)
-        entry.next_enqueue_at = next_at
-        writes[b"S" + key.encode()] = encode_schedule(entry)  # store.cron.schedule_key
+        writes[tag + key.encode()] = record  # store.cron.schedule_key
         if next_at is not None:
             index(key, next_at)
     if requests:
         jobs = enqueue.apply(crons.store, requests, now_ms)
         crons.store.totals.enqueued += unique.made(jobs)  # as Store.enqueue
     return [(g, e.name, e.next_enqueue_at) for g, e in fired]
+
