@@ -3,6 +3,7 @@
 import asyncio
 
 from queue_core import feed as feeds
+from queue_core.feed import feed as feed_module
 from queue_core.options import FailureRequest
 from queue_core.store import enqueue
 from queue_core.store.patch import PatchRequest
@@ -85,7 +86,11 @@ async def _meanwhile(store, clock, taker, step):
         await store.promote_due(1000)
 
 
-def test_a_feed_dropped_while_building_stops_its_build(store):
+def test_a_feed_dropped_while_building_stops_its_build(store, monkeypatch):
+    # A build pauses after every step here: on an idle machine 3,000 jobs
+    # take less than one slice, and the build would be over before detach.
+    monkeypatch.setattr(feed_module, "SLICE_S", -1.0)
+
     async def body():
         await store.enqueue([req() for _ in range(3000)])
         feed = feeds.attach(store)
