@@ -42,10 +42,10 @@ class RawH2:
         ]
         self.conn.send_headers(stream_id, headers, end_stream=True)
         self._send()
-        if wait:
-            self.read_until(lambda e: isinstance(e, h2.events.StreamEnded))
-        else:
-            self.read_until(lambda e: isinstance(e, h2.events.ResponseReceived))
+        # This stream's event: an earlier stream's would end the wait at
+        # once, before the server has read this request.
+        kind = h2.events.StreamEnded if wait else h2.events.ResponseReceived
+        self.read_until(lambda e: isinstance(e, kind) and e.stream_id == stream_id)
         return stream_id
 
     def read_until(self, done) -> None:
