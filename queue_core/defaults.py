@@ -53,6 +53,9 @@ DEFAULT_AUTO_COMPACT_THRESHOLD = 10_000
 # The largest request body the server reads (413 beyond it; 0 = no limit,
 # as the real server has none). 16 MiB is far above any sane bulk request.
 DEFAULT_MAX_REQUEST_BODY_SIZE_BYTES = 16 * 1024 * 1024
+# The largest payload a batch fold may make (API.md 7.2.5): a payload that
+# arrived whole could not have been larger than the default body limit.
+DEFAULT_MAX_PAYLOAD_SIZE_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE_BYTES
 
 DEFAULT_LOG_LEVEL = "info"
 DEFAULT_LOG_ROTATION = "daily"

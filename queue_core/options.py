@@ -45,6 +45,7 @@ class EngineConfig:
     enqueue_batch_size: int = defaults.DEFAULT_ENQUEUE_BATCH_SIZE
     complete_batch_size: int = defaults.DEFAULT_COMPLETE_BATCH_SIZE
     auto_compact_threshold: int = defaults.DEFAULT_AUTO_COMPACT_THRESHOLD
+    max_payload_bytes: int = defaults.DEFAULT_MAX_PAYLOAD_SIZE_BYTES
     storage: StorageTuning = field(default_factory=StorageTuning)
 
 

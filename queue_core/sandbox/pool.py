@@ -59,8 +59,9 @@ from ..defaults import (
     DEFAULT_JQ_TIME_LIMIT_MS,
     DEFAULT_JQ_WORKERS,
 )
+from . import batch
 from .process import WorkerDied, WorkerProcess
-from .worker import COMPILE_ERROR, EXIT_MEMORY
+from .worker import BATCH, COMPILE_ERROR, EXIT_MEMORY, MATCH
 
 logger = logging.getLogger("zizq.jq")
 
@@ -75,6 +76,16 @@ class JqCompileError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class BatchRefused(Exception):
+    """A batched enqueue's request ``index`` fails its dry-run or its fold;
+    ``message`` is the 422's text (API.md 7.2.5)."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.message = message
 
 
 class JqLimitExceeded(Exception):
@@ -123,11 +134,24 @@ class JqPool:
         ``JqLimitExceeded``.
         """
         status, value = msgpack.unpackb(
-            await self._call(msgpack.packb([text, payloads]))
+            await self._call(msgpack.packb([MATCH, text, payloads]))
         )
         if status == COMPILE_ERROR:
             raise JqCompileError(compile_detail(value))
         return value
+
+    async def batch(self, checks: list, chains: list, max_bytes: int) -> list:
+        """A batched enqueue's dry-runs and folds, in one call (``batch.py``
+        says what goes in and comes out).
+
+        Raises ``BatchRefused`` or ``JqLimitExceeded``.
+        """
+        reply = msgpack.unpackb(
+            await self._call(msgpack.packb([BATCH, checks, chains, max_bytes]))
+        )
+        if reply[0] == batch.REFUSED:
+            raise BatchRefused(reply[1], _refusal(*reply[2:]))
+        return reply[1]
 
     async def _call(self, body: bytes) -> bytes:
         worker = await self._acquire()
@@ -219,6 +243,14 @@ def compile_detail(message: str) -> str:
         if line.startswith(_ERROR_PREFIX)
     ]
     return "; ".join(errors) or message.strip()
+
+
+def _refusal(stage: int, which: str, detail: str) -> str:
+    if stage == batch.EXPRESSION:
+        return f"batch expression: {which}: {compile_detail(detail)}"
+    if stage == batch.DRY_RUN:
+        return f"batch dry-run: {which}: {detail}"
+    return f"batch fold failed: {detail}"
 
 
 def _size(size_bytes: int) -> str:

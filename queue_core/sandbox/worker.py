@@ -3,10 +3,14 @@
 Run by ``queue_core.sandbox.pool`` as ``python -I worker.py <limits>``, one
 process per pool slot, and fed frames on stdin; each request gets one reply
 frame on stdout, in order. A frame is a 4-byte little-endian length and a
-MessagePack body. A request is ``[program text, payloads]`` (each payload
-JSON text as bytes; none at all only compiles), its reply ``[OK, verdicts]``
-(a byte a payload: 1 when the program emits a truthy value for it, else 0)
-or ``[COMPILE_ERROR, libjq's message]``.
+MessagePack body. A request starts with its kind:
+
+* ``[MATCH, program text, payloads]`` (each payload JSON text as bytes;
+  none at all only compiles), the payload filter's: its reply is
+  ``[OK, verdicts]`` (a byte a payload: 1 when the program emits a truthy
+  value for it, else 0) or ``[COMPILE_ERROR, libjq's message]``;
+* ``[BATCH, checks, chains, max payload bytes]``, a batched enqueue's
+  (``batch.py`` says what it computes and replies).
 
 The program is checked as the client wrote it, then run as ``(program) |
 select(.) | true``, so libjq hands back nothing but ``true``: converting
@@ -32,7 +36,8 @@ The process is the bound, so it is built to die rather than recover:
 * EOF on stdin (the server closed the pipe, or died) ends the process.
 
 This file imports nothing of the package: the pool runs it by path, with
-``-I``, so a worker loads only the standard library, ``jq`` and ``msgpack``.
+``-I``, so a worker loads only the standard library, ``jq``, ``msgpack``
+and its sibling ``batch.py`` (the batch requests' half).
 Its constants are imported from here by the pool, so they live once.
 """
 
@@ -46,6 +51,8 @@ import tempfile
 OK = 0
 COMPILE_ERROR = 1
 EXIT_MEMORY = 3
+MATCH = 0
+BATCH = 1
 HEADER = struct.Struct("<I")
 # Compiled programs kept for later requests; compiling costs ~2 ms.
 PROGRAM_CACHE_SIZE = 32
@@ -96,35 +103,49 @@ class Worker:
         self.parse_allowance_s = parse_allowance_ns / 1e9
         self.programs = {}
 
-    def program(self, text: str):
-        """The compiled program; raises ValueError with libjq's message."""
-        program = self.programs.pop(text, None)
+    def program(self, text: str, compile=None):
+        """The compiled program; raises ValueError with libjq's message.
+
+        ``compile`` (default ``_compile``, the filter's) makes it from
+        ``text``; the cache knows each program by both.
+        """
+        compile = compile or _compile
+        key = (compile, text)
+        program = self.programs.pop(key, None)
         if program is None:
             signal.setitimer(signal.ITIMER_PROF, self.time_limit_s)
-            program = _compile(text)
+            program = compile(text)
             if len(self.programs) >= PROGRAM_CACHE_SIZE:
                 del self.programs[next(iter(self.programs))]
-        self.programs[text] = program  # most recently used last
+        self.programs[key] = program  # most recently used last
         return program
+
+    def arm(self, input_size: int) -> None:
+        """Start one run's time bound: the limit plus the input's allowance."""
+        budget = self.time_limit_s + input_size * self.parse_allowance_s
+        signal.setitimer(signal.ITIMER_PROF, budget)
 
     def match(self, program, payloads: list) -> bytes:
         verdicts = bytearray(len(payloads))
-        allowance = self.parse_allowance_s
         for index, payload in enumerate(payloads):
-            budget = self.time_limit_s + len(payload) * allowance
-            signal.setitimer(signal.ITIMER_PROF, budget)
+            self.arm(len(payload))
             verdicts[index] = _truthy(program, payload)
         return bytes(verdicts)
 
-    def handle(self, text: str, payloads: list) -> list:
+    def handle(self, kind: int, *request) -> list:
         try:
-            try:
-                program = self.program(text)
-            except ValueError as exc:
-                return [COMPILE_ERROR, str(exc)]
-            return [OK, self.match(program, payloads)]
+            if kind == BATCH:
+                return batch.handle(self, *request)
+            return self.match_request(*request)
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
+
+    def match_request(self, text: str, payloads: list) -> list:
+        try:
+            program = self.program(text)
+        except ValueError as exc:
+            return [COMPILE_ERROR, str(exc)]
+        return [OK, self.match(program, payloads)]
 
 
 def _compile(text: str):
@@ -155,8 +176,7 @@ def _truthy(program, payload: bytes) -> int:
 
 def serve(worker: Worker) -> None:
     while (frame := _read_frame()) is not None:
-        text, payloads = msgpack.unpackb(frame)
-        _write_frame(msgpack.packb(worker.handle(text, payloads)))
+        _write_frame(msgpack.packb(worker.handle(*msgpack.unpackb(frame))))
 
 
 def main(argv: list) -> None:
@@ -173,5 +193,9 @@ def main(argv: list) -> None:
 if __name__ == "__main__":
     import jq
     import msgpack
+
+    # -I leaves the script's directory off the path; the sibling is wanted.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import batch
 
     main(sys.argv[1:])

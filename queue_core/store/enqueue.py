@@ -8,6 +8,8 @@ the response waits for the commit (enqueue commit mode).
 
 A call with unique keys is planned first (``unique.Plan``): its duplicates
 make no job, and it returns a ``unique.Enqueued`` that says which they are.
+A call with batched jobs comes through ``batch.enqueue``, which gives the
+requests that make jobs and a ``claim`` that makes targets of them.
 """
 
 from ..codec import keyed, new_jobs
@@ -16,17 +18,21 @@ from ..types import READY
 from . import events, records, unique
 
 
-def apply(store, requests, now_ms: int) -> list:
-    """Write every request; return the new (or duplicated) jobs in input order."""
+def apply(store, requests, now_ms: int, claim=None) -> list:
+    """Write every request; return the new (or duplicated) jobs in input order.
+
+    ``claim(store, jobs)``, if given, sees the new jobs before they are filed.
+    """
     if keyed(requests):
         plan = unique.Plan(store, requests)
         jobs = new_jobs(plan.fresh, now_ms, new_id)
         enqueued = plan.claim(store, jobs)
-        _file(store, jobs)
-        return enqueued
-    jobs = new_jobs(requests, now_ms, new_id)
+    else:
+        jobs = enqueued = new_jobs(requests, now_ms, new_id)
+    if claim is not None:
+        claim(store, jobs)
     _file(store, jobs)
-    return jobs
+    return enqueued
 
 
 def _file(store, jobs) -> None:

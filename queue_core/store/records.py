@@ -7,7 +7,9 @@ The same four are where the dashboard feed hears of every status change
 while it is attached (``queue_core.feed``; ``store.feed`` is None
 otherwise, and each hook costs one attribute test).
 A keyed job's status changes reach ``unique`` from here too (``moved``,
-``release``), so its key is taken and let go in the same batch.
+``release``), so its key is taken and let go in the same batch, and a
+batched job's reach ``batch`` (``left_ready``, ``release``), so a target
+that leaves ``ready`` stops being one in the batch that moves it.
 An ``in_flight`` index entry carries the job's ``dequeued_at`` too, so the
 write that puts a job in flight holds all that recovery needs to return it
 to ``ready`` as it was, record or no record (``refile``).
@@ -15,7 +17,7 @@ to ``ready`` as it was, record or no record (``refile``).
 
 from .. import codec
 from ..types import IN_FLIGHT, Job
-from . import unique
+from . import batch, unique
 
 
 def load(store, job_id: str):
@@ -45,8 +47,11 @@ def save(store, job: Job, old_status=None, old_queue=None, old_purge_at=None) ->
         ks.delete(codec.purge_key(old_purge_at, job.id))
     if job.purge_at is not None and job.purge_at != old_purge_at:
         ks.put(codec.purge_key(job.purge_at, job.id), b"")
-    if job.unique_key is not None and old_status != job.status:
-        unique.moved(store, job)
+    if old_status != job.status:
+        if job.unique_key is not None:
+            unique.moved(store, job)
+        if job.batch is not None:
+            batch.left_ready(store, job)
     if store.feed is not None:
         store.feed.moved(job, old_status)
 
@@ -83,6 +88,8 @@ def refile(store, job: Job, old_status: int) -> None:
     _count(store, job.queue, job.status, 1)
     if job.unique_key is not None:
         unique.moved(store, job)
+    if job.batch is not None:
+        batch.release(store, job)
     if store.feed is not None:
         store.feed.moved(job, old_status)
 
@@ -106,6 +113,8 @@ def drop(store, job: Job, stored_status=None, stored_purge_at=None) -> None:
         ks.delete(codec.purge_key(purge_at, job.id))
     if job.unique_key is not None:
         unique.release(store, job)
+    if job.batch is not None:
+        batch.release(store, job)
     if store.feed is not None:
         store.feed.dropped(job, status)
 

@@ -5,11 +5,12 @@ scheduled indexes, dispatcher, per-queue counts, configuration, clock, jq
 pool) and exposes each operation as one method: the synchronous part runs
 in the operation's module, then the method awaits the group commit with
 the commit mode that applies. All of it runs on one event loop, so no
-locks. A jq ``filter`` is the one thing awaited before the synchronous
-part: its payload test runs in the jq pool's worker processes
+locks but one. jq is the one thing awaited before the synchronous part:
+a ``filter``'s payload test runs in the jq pool's worker processes
 (``queue_core.sandbox``), and a bulk patch or delete settles it into a set
 of ids first (``scan.settle_payload``), so its writes still happen in one
-synchronous step.
+synchronous step; a batched enqueue's folds run there too, under a lock
+per batch key (``batch.enqueue``), and are written in one step after.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ from ..index import ReadyIndex, TimeIndex
 from ..options import EngineConfig
 from ..sandbox import JqPool
 from . import (
+    batch,
     checkpoint,
     complete,
     delete,
@@ -63,6 +65,8 @@ class Store:
         self.scheduled = TimeIndex()
         self.counts = {}  # (queue, status) -> number of stored jobs
         self.unique = {}  # unique key -> holder id (store/unique.py)
+        self.batches = {}  # batch key -> target id (store/batch.py)
+        self.batch_locks = {}  # batch key -> [its lock, users] (store/batch.py)
         self.dispatcher = Dispatcher(self)
         self.feed = None  # the dashboard feed, while /events has clients
         self.schedule_changed = asyncio.Event()
@@ -114,7 +118,10 @@ class Store:
     # -- operations --------------------------------------------------------------
 
     async def enqueue(self, requests) -> list:
-        jobs = enqueue.apply(self, requests, self.clock())
+        if batch.batched(requests):
+            jobs = await batch.enqueue(self, requests)
+        else:
+            jobs = enqueue.apply(self, requests, self.clock())
         self.totals.enqueued += unique.made(jobs)
         await self.ks.commit(self.config.enqueue_fsync, self.config.enqueue_batch_size)
         return jobs

@@ -45,21 +45,26 @@ def key(unique_key: str) -> bytes:
 
 
 class Enqueued(list):
-    """An enqueue's jobs in input order (new or existing), and which are
-    duplicates: a plain list is an enqueue that made no duplicates."""
+    """An enqueue's jobs in input order (new or existing), which are
+    duplicates and, when it had batched jobs (``batch``), which were folded
+    into a target: a plain list is an enqueue that made only new jobs."""
 
-    __slots__ = ("duplicates",)
+    __slots__ = ("duplicates", "folded")
 
-    def __init__(self, jobs, duplicates) -> None:
+    def __init__(self, jobs, duplicates, folded=None) -> None:
         super().__init__(jobs)
         self.duplicates = duplicates  # a list of bools, one per job
+        self.folded = folded  # the same, or None: nothing folded
 
 
 def made(jobs) -> int:
-    """How many of an enqueue's jobs are new (duplicates made nothing)."""
-    if type(jobs) is Enqueued:
+    """How many of an enqueue's jobs are new (duplicates and folds made
+    nothing)."""
+    if type(jobs) is not Enqueued:
+        return len(jobs)
+    if jobs.folded is None:
         return jobs.duplicates.count(False)
-    return len(jobs)
+    return sum(not (d or f) for d, f in zip(jobs.duplicates, jobs.folded))
 
 
 class Plan:

@@ -18,9 +18,6 @@ from tests.zizq_server.test_cli import run
 JOB = {"queue": "q", "type": "t", "payload": 1}
 UNIQUE = {**JOB, "unique_key": "k"}
 BATCH = {**JOB, "batch": {"key": "b", "when": "true", "fold": "$new"}}
-NOT_BUILT = {
-    "batch": "batched jobs are not supported by this server yet",
-}
 
 
 def expired(feature: str) -> str:
@@ -72,7 +69,7 @@ def errors(client) -> dict:
 def licensed() -> dict:
     return {
         "unique": "allowed",
-        "batch": (400, NOT_BUILT["batch"]),
+        "batch": "allowed",
         "bulk": "allowed",
         "cron": (404, "cron group 'missing' not found"),
     }

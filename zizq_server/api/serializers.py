@@ -8,9 +8,8 @@ or ext values are refused: a payload must be a JSON value.
 
 The pro-feature rules ask the licence in force (``runtime.licence``) at
 the time of the request. A single job's ``unique_while`` value is checked
-after the licence, a bulk job's before it (API.md 7.2.1, 7.2.3). Batched
-jobs are not built yet, so a licensed request that uses them is refused
-with an honest 400 rather than enqueued without their semantics.
+after the licence, a bulk job's before it (API.md 7.2.1, 7.2.3). A
+batched job's expressions are checked by the engine (its 422s).
 """
 
 import orjson
@@ -125,8 +124,6 @@ def check_licence(jobs) -> None:
         refusal = runtime.licence.refusal(feature)
         if refusal is not None:
             raise Forbidden(refusal)
-    if BATCHED_JOBS in used:
-        raise InvalidInput(f"{BATCHED_JOBS} are not supported by this server yet")
 
 
 def check_unique_licence() -> None:

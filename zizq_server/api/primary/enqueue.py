@@ -12,12 +12,18 @@ its objects; the others, and every error message, come from the full
 decoder in ``serializers``. A plain job can fail one check only, the
 licence of its unique key (``_check_keyed``).
 
-An enqueue with unique keys comes back as a ``unique.Enqueued``, which
-flags its duplicates: 200 for a single duplicate, and for a bulk whose
-every job is one; each confirmation says ``duplicate`` (API.md 7.2.2-4).
+An enqueue with unique keys or batched jobs comes back as a
+``unique.Enqueued``, which flags its duplicates and folds: 200 for a single
+duplicate or fold, and for a bulk whose every job is one; each
+confirmation says ``duplicate`` and ``folded`` (API.md 7.2.2-5). A bulk
+job's 422 from its batch expressions names the job, as its 400s do.
 """
 
+import orjson
+
 from queue_core import codec
+from queue_core.errors import Unprocessable
+from queue_core.store.batch import Refused
 from queue_core.store.unique import Enqueued
 
 from ...runtime import runtime
@@ -37,11 +43,14 @@ async def enqueue_one(request):
     elif job.unique_key is not None:
         serializers.check_unique_licence()
     enqueued = await runtime.store.enqueue((job,))
-    duplicate = type(enqueued) is Enqueued and enqueued.duplicates[0]
-    status = 200 if duplicate else 201
+    duplicate = folded = False
+    if type(enqueued) is Enqueued:
+        duplicate = enqueued.duplicates[0]
+        folded = enqueued.folded is not None and enqueued.folded[0]
+    status = 200 if duplicate or folded else 201
     if request.fmt == JSON:
-        return status, codec.enqueued_to_json(enqueued[0], duplicate, False)
-    return status, codec.enqueued_to_obj(enqueued[0], duplicate, False)
+        return status, codec.enqueued_to_json(enqueued[0], duplicate, folded)
+    return status, codec.enqueued_to_obj(enqueued[0], duplicate, folded)
 
 
 async def enqueue_bulk(request):
@@ -51,7 +60,7 @@ async def enqueue_bulk(request):
         jobs = _decode_in_full(body_fmt, raw)
     else:
         _check_keyed(jobs)
-    created = await runtime.store.enqueue(jobs) if jobs else []
+    created = await _enqueue(jobs) if jobs else []
     if type(created) is Enqueued:
         return _with_duplicates(request.fmt, created)
     if request.fmt == JSON:
@@ -61,14 +70,30 @@ async def enqueue_bulk(request):
     return 201, {"jobs": [codec.enqueued_to_obj(j, False, False) for j in created]}
 
 
+async def _enqueue(jobs):
+    try:
+        return await runtime.store.enqueue(jobs)
+    except Refused as exc:
+        if exc.index is None:
+            raise
+        raise Unprocessable(f"jobs[{exc.index}]: {exc.message}") from None
+
+
 def _with_duplicates(fmt: str, enqueued: Enqueued):
-    """A bulk's answer when it had unique keys: 200 if all were duplicates."""
-    flags = enqueued.duplicates
-    status = 200 if all(flags) else 201
+    """A bulk's answer when it had unique keys or batched jobs: 200 if all
+    were duplicates or folds."""
+    flags, folded = enqueued.duplicates, enqueued.folded
+    if folded is None:
+        status = 200 if all(flags) else 201
+        if fmt == JSON:
+            return status, codec.bulk_enqueued_to_json(enqueued, flags)
+        folded = [False] * len(flags)
+    else:
+        status = 200 if all(map(bool.__or__, flags, folded)) else 201
+    jobs = list(map(codec.enqueued_to_obj, enqueued, flags, folded))
     if fmt == JSON:
-        return status, codec.bulk_enqueued_to_json(enqueued, flags)
-    folded = [False] * len(flags)
-    return status, {"jobs": list(map(codec.enqueued_to_obj, enqueued, flags, folded))}
+        return status, orjson.dumps({"jobs": jobs})
+    return status, {"jobs": jobs}
 
 
 def _decode_in_full(body_fmt: str, raw: bytes) -> list:

@@ -1,0 +1,256 @@
+"""Batched jobs (API.md 7.2.5): each key's target, and folding into it.
+
+For each batch key there is at most one target: a ``ready`` job that
+carries the key and that later ready batched enqueues with the key fold
+into (its stored ``when`` decides; its ``fold`` makes its new payload, in
+place: same id, queue position, priority, queue, type and ``ready_at``).
+A falsy ``when`` seals the target, which stays an ordinary pending job, and
+the incoming enqueue makes the next one. A scheduled batched enqueue never
+folds and never becomes a target.
+
+In memory ``store.batches`` maps key -> target id. Persisted as
+``B <key utf-8>`` -> target id, written in the same write batch as the job
+that becomes the target, and checked against the ``I`` index at start-up
+(``load``, ``verify``): a ready job holding its key is still a target.
+A fold is the target's record rewritten in one write batch, so a crash
+leaves the old payload or the new one; the answer waits for the commit.
+
+A target stops being one as soon as it leaves ``ready`` (taken, scheduled
+by a patch, failed, killed, deleted, finished, reset): ``records`` calls
+``left_ready``/``release`` on every status change and deletion of a batched
+job, in the same write batch, and nothing makes it a target again.
+
+``enqueue`` is the operation. The jq work (dry-runs of every batched
+request, then the folds of each key's ready requests in order, read your
+writes within a bulk) is one sandbox call (``queue_core.sandbox.batch``),
+made under a lock per key of the call, so two folds into one key never
+interleave. A target taken while the call was out is noticed after it
+(the key's target changed) and the call is planned again, which then finds
+no target for that key. Then everything is written in one synchronous
+step: folded payloads, new jobs (``enqueue.apply``), new targets.
+"""
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from ..errors import Unprocessable
+from ..sandbox import BatchRefused, JqLimitExceeded
+from ..types import READY
+from . import enqueue as plain  # which imports records, which imports this module
+from . import records
+from .unique import Enqueued
+
+TAG = b"B"
+
+
+class Refused(Unprocessable):
+    """A batched request's 422; ``index`` is its place in the enqueue call
+    (None when the jq bound stopped the call as a whole)."""
+
+    def __init__(self, message: str, index=None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def batched(requests) -> bool:
+    """Whether any enqueue request carries ``batch``."""
+    for request in requests:
+        if request.batch is not None:
+            return True
+    return False
+
+
+async def enqueue(store, requests) -> Enqueued:
+    """Write an enqueue call that has batched requests (not yet committed)."""
+    keys = sorted({r.batch.key for r in requests if r.batch is not None})
+    async with AsyncExitStack() as held:
+        for key in keys:
+            await held.enter_async_context(_lock(store, key))
+        while True:
+            now_ms = store.clock()
+            plan = Plan(store, requests, now_ms)
+            await plan.evaluate(store)
+            if plan.current(store):
+                return plan.apply(store)
+
+
+class Plan:
+    """One call's batched requests, each key's target, and what jq said."""
+
+    def __init__(self, store, requests, now_ms: int) -> None:
+        self.requests = requests
+        self.now_ms = now_ms
+        self.checked = []  # the index of each batched request
+        self.targets = {}  # key -> its target Job, or None; in order of use
+        self.seen = {}  # key -> the target id the plan started from
+        self.chains = {}  # key -> the indexes in ``checked`` of its ready requests
+        for index, request in enumerate(requests):
+            if request.batch is None:
+                continue
+            if request.ready_at is None or request.ready_at <= now_ms:
+                key = request.batch.key
+                if key not in self.targets:
+                    self.seen[key] = store.batches.get(key)
+                    self.targets[key] = _target(store, self.seen[key])
+                    self.chains[key] = []
+                self.chains[key].append(len(self.checked))
+            self.checked.append(index)
+        self.results = None
+
+    async def evaluate(self, store) -> None:
+        checks = []
+        for index in self.checked:
+            request = self.requests[index]
+            checks.append([request.batch.when, request.batch.fold, request.payload])
+        chains = []
+        for key, target in self.targets.items():
+            current = None
+            if target is not None:
+                current = [target.batch.when, target.batch.fold, target.payload]
+            chains.append([current, self.chains[key]])
+        try:
+            self.results = await store.jq.batch(
+                checks, chains, store.config.max_payload_bytes
+            )
+        except BatchRefused as exc:
+            raise Refused(exc.message, self.checked[exc.index]) from None
+        except JqLimitExceeded as exc:
+            raise Refused(f"batch expression exceeded {exc.limit}") from None
+
+    def current(self, store) -> bool:
+        """Whether every key still has the target it was planned with."""
+        for key, job_id in self.seen.items():
+            if store.batches.get(key) != job_id:
+                return False
+        return True
+
+    def apply(self, store) -> Enqueued:
+        """Write the plan: folds in place, new jobs, their targets."""
+        requests = list(self.requests)
+        into = {}  # request index -> (key, target ref) it folds into
+        for (key, target), (outcomes, payloads) in zip(
+            self.targets.items(), self.results
+        ):
+            starters = [self.checked[i] for i in self.chains[key]]
+            for index, outcome in zip(starters, outcomes):
+                if outcome is not None:
+                    into[index] = (key, outcome)
+            for ref, payload in payloads:
+                if ref == 0:
+                    _fold(store, target, payload)
+                else:
+                    index = starters[ref - 1]
+                    requests[index] = requests[index]._replace(payload=payload)
+        fresh = [r for i, r in enumerate(requests) if i not in into]
+        made = plain.apply(store, fresh, self.now_ms, claim=_claim)
+        return self._results(made, into)
+
+    def _results(self, made, into: dict) -> Enqueued:
+        """Every request's job in input order, flagged as duplicate or fold."""
+        duplicates = getattr(made, "duplicates", None) or [False] * len(made)
+        jobs, flags, folded = [], [], []
+        new = iter(zip(made, duplicates))
+        by_index = {}  # request index -> its new job
+        for index in range(len(self.requests)):
+            fold = into.get(index)
+            if fold is None:
+                job, duplicate = next(new)
+                by_index[index] = job
+            else:
+                key, ref = fold
+                if ref == 0:
+                    job = self.targets[key]
+                else:
+                    job = by_index[self.checked[self.chains[key][ref - 1]]]
+                duplicate = False
+            jobs.append(job)
+            flags.append(duplicate)
+            folded.append(fold is not None)
+        return Enqueued(jobs, flags, folded)
+
+
+def _target(store, job_id):
+    """The target job ``job_id`` names, if there is one and it is ``ready``
+    (always, unless the store was damaged: then the next target replaces it)."""
+    job = None if job_id is None else records.load(store, job_id)
+    return job if job is not None and job.status == READY else None
+
+
+def _fold(store, target, payload: bytes) -> None:
+    target.payload = payload
+    records.save(store, target, READY, target.queue, target.purge_at)
+
+
+def _claim(store, jobs) -> None:
+    """Each new ready batched job becomes its key's target (the last of a
+    key in the call is the one that stays); before it is filed, since a
+    taker may take it at once."""
+    writes = store.ks.pending_writes()
+    for job in jobs:
+        if job.batch is not None and job.status == READY:
+            store.batches[job.batch.key] = job.id
+            writes[TAG + job.batch.key.encode()] = job.id.encode()
+
+
+class _lock:
+    """The key's lock, forgotten once nobody holds or awaits it."""
+
+    def __init__(self, store, key: str) -> None:
+        self.locks, self.key = store.batch_locks, key
+
+    async def __aenter__(self) -> None:
+        entry = self.locks.get(self.key)
+        if entry is None:
+            entry = self.locks[self.key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            await entry[0].acquire()
+        except BaseException:
+            self._leave(entry)
+            raise
+
+    async def __aexit__(self, *exc) -> None:
+        entry = self.locks[self.key]
+        entry[0].release()
+        self._leave(entry)
+
+    def _leave(self, entry) -> None:
+        entry[1] -= 1
+        if not entry[1]:
+            del self.locks[self.key]
+
+
+def left_ready(store, job) -> None:
+    """A batched job changed status: a target that is not ``ready`` is none."""
+    if job.status != READY:
+        release(store, job)
+
+
+def release(store, job) -> None:
+    """``job`` stops being its key's target, if it is it."""
+    key = job.batch.key
+    if store.batches.get(key) == job.id:
+        del store.batches[key]
+        store.ks.delete(TAG + key.encode())
+
+
+def load(store) -> dict:
+    """Fill ``store.batches`` from the ``B`` range; target id -> key."""
+    targets = {}
+    for stored_key, value in store.ks.scan(TAG, TAG + b"\xff"):
+        key, job_id = stored_key[1:].decode(), value.decode()
+        store.batches[key] = job_id
+        targets[job_id] = key
+    return targets
+
+
+def verify(store, targets: dict, ready: set) -> int:
+    """Drop the targets that are not ready jobs (``ready``: the ids of the
+    ready jobs among ``targets`` the index scan met); how many."""
+    dropped = 0
+    for job_id, key in targets.items():
+        if job_id not in ready:
+            del store.batches[key]
+            store.ks.delete(TAG + key.encode())
+            dropped += 1
+    return dropped
