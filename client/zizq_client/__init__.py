@@ -9,10 +9,12 @@ MessagePack or JSON; HTTP/1.1 or HTTP/2; TLS and mutual TLS.
 from .bulk import Bulk, bulk
 from .client import AsyncClient, Client
 from .context import JobContext, Kill, Retry, current_job
+from .cron import CronEntry, CronGroup
 from .errors import (
     AcksNotFound,
     ApiError,
     BadRequest,
+    Conflict,
     ConnectionFailed,
     Forbidden,
     MethodNotAllowed,
@@ -41,11 +43,13 @@ __all__ = [
     # running
     "JobContext", "Kill", "Middleware", "Retry", "RetryDelays", "Worker",
     "current_job",
+    # scheduling
+    "CronEntry", "CronGroup",
     # reading
     "AsyncQuery", "ErrorRecord", "Job", "Query",
     # errors
-    "AcksNotFound", "ApiError", "BadRequest", "ConnectionFailed", "Forbidden",
-    "MethodNotAllowed", "NotAcceptable", "NotFound", "NotSupported",
+    "AcksNotFound", "ApiError", "BadRequest", "Conflict", "ConnectionFailed",
+    "Forbidden", "MethodNotAllowed", "NotAcceptable", "NotFound", "NotSupported",
     "ServerError", "UnknownJobType", "Unprocessable", "UnsupportedMediaType",
     "ZizqError",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from .cron import CronEntry, CronGroup
 from .models import ErrorRecord, Job
 
 STATUSES = ("scheduled", "ready", "in_flight", "completed", "dead")
@@ -147,6 +148,55 @@ def delete(job_id: str) -> Call:
 
 def delete_all(params: dict) -> Call:
     return Call("DELETE", "/jobs", lambda body: body["deleted"], params=params)
+
+
+def _cron_path(group: str, entry: str | None = None) -> str:
+    path = f"/crons/{quote(str(group), safe='')}"
+    if entry is not None:
+        path += f"/entries/{quote(str(entry), safe='')}"
+    return path
+
+
+def crons() -> Call:
+    return Call("GET", "/crons", lambda body: body["crons"])
+
+
+def delete_crons() -> Call:
+    return Call("DELETE", "/crons", lambda body: body["deleted"])
+
+
+def cron(group: str) -> Call:
+    return Call("GET", _cron_path(group), CronGroup.from_wire)
+
+
+def put_cron(group: str, entries: list, paused: bool | None) -> Call:
+    body = {"entries": [entry.to_wire() for entry in entries]}
+    if paused is not None:
+        body["paused"] = paused
+    return Call("PUT", _cron_path(group), CronGroup.from_wire, body=body)
+
+
+def pause_cron(group: str, entry: str | None, paused: bool) -> Call:
+    parse = CronGroup.from_wire if entry is None else CronEntry.from_wire
+    return Call("PATCH", _cron_path(group, entry), parse, body={"paused": paused})
+
+
+def delete_cron(group: str, entry: str | None) -> Call:
+    return Call("DELETE", _cron_path(group, entry), _none)
+
+
+def add_cron_entry(group: str, entry: CronEntry) -> Call:
+    path = _cron_path(group) + "/entries"
+    return Call("POST", path, CronEntry.from_wire, body=entry.to_wire())
+
+
+def cron_entry(group: str, name: str) -> Call:
+    return Call("GET", _cron_path(group, name), CronEntry.from_wire)
+
+
+def put_cron_entry(group: str, entry: CronEntry) -> Call:
+    path = _cron_path(group, entry.name)
+    return Call("PUT", path, CronEntry.from_wire, body=entry.to_wire())
 
 
 def reset() -> Call:

@@ -114,6 +114,50 @@ class _Api:
         """Delete every job and cron group (tests and development only)."""
         return self._send(calls.reset())
 
+    # Cron schedules (pro): a group is named entries of ``cron.CronEntry``.
+
+    def crons(self):
+        """The names of every cron group."""
+        return self._send(calls.crons())
+
+    def cron(self, group: str):
+        """One group (``CronGroup``) with its entries and their state."""
+        return self._send(calls.cron(group))
+
+    def put_cron(self, group: str, entries, *, paused: bool | None = None):
+        """Define a group declaratively (create it or replace its entries;
+        an unchanged expression keeps its schedule): call at every start."""
+        return self._send(calls.put_cron(group, list(entries), paused))
+
+    def pause_cron(self, group: str, entry: str | None = None):
+        """Pause a group, or one of its entries: it keeps time, enqueues
+        nothing. Returns the group or the entry."""
+        return self._send(calls.pause_cron(group, entry, True))
+
+    def resume_cron(self, group: str, entry: str | None = None):
+        return self._send(calls.pause_cron(group, entry, False))
+
+    def delete_cron(self, group: str, entry: str | None = None):
+        """Delete a group with its entries, or one entry of it."""
+        return self._send(calls.delete_cron(group, entry))
+
+    def delete_crons(self):
+        """Delete every cron group; returns how many there were."""
+        return self._send(calls.delete_crons())
+
+    def add_cron_entry(self, group: str, entry):
+        """Add an entry (the group is made if missing); ``Conflict`` if the
+        group has one of that name already."""
+        return self._send(calls.add_cron_entry(group, entry))
+
+    def cron_entry(self, group: str, name: str):
+        return self._send(calls.cron_entry(group, name))
+
+    def put_cron_entry(self, group: str, entry):
+        """Create or replace one entry, keeping its schedule if its
+        expression is unchanged."""
+        return self._send(calls.put_cron_entry(group, entry))
+
     def _stream_request(self, queues, prefetch: int, worker_id):
         params = {"prefetch": str(prefetch)}
         if queues:

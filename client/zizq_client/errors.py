@@ -2,7 +2,7 @@
 
 Every exception derives from ``ZizqError``. HTTP answers map onto
 ``ApiError`` subclasses through the one table ``STATUS_ERRORS``, so callers
-can catch ``NotFound`` or ``Conflict``-like cases without reading status
+can catch ``NotFound`` or ``Conflict`` without reading status
 codes; network failures surface as ``ConnectionFailed`` so a worker can tell
 "server away, back off and reconnect" from "request refused, do not retry".
 """
@@ -52,6 +52,10 @@ class UnsupportedMediaType(ApiError):
     """Raised on 415: the server cannot read the request body's format."""
 
 
+class Conflict(ApiError):
+    """Raised on 409: the thing to create exists already (a cron entry)."""
+
+
 class Unprocessable(ApiError):
     """Raised on 422: a valid request the job's state or a jq batch refused."""
 
@@ -83,6 +87,7 @@ STATUS_ERRORS = {
     404: NotFound,
     405: MethodNotAllowed,
     406: NotAcceptable,
+    409: Conflict,
     415: UnsupportedMediaType,
     422: Unprocessable,
 }

@@ -1,9 +1,15 @@
 """Fixtures for the client's tests: clients of every transport and format
 against the module's real server (the ``zizq_server`` fixture of the
-client's pytest plugin), reset before each test."""
+client's pytest plugin), reset before each test; and the arguments that
+give a server a pro licence minted by the tests (the server's own tests'
+issuer, ``tests/zizq_server/licence/keys.py``)."""
+
+import time
 
 import pytest
 import zizq_client as zizq
+
+from tests.zizq_server.licence.keys import Issuer
 
 TRANSPORTS = [
     pytest.param(("msgpack", False), id="msgpack-h1"),
@@ -31,3 +37,12 @@ def plain_client(zizq_server):
     with zizq.Client(url=zizq_server.url) as c:
         c.reset()
         yield c
+
+
+@pytest.fixture(scope="session")
+def licence_args(tmp_path_factory):
+    """``zizq serve`` arguments for a pro licence valid for a day."""
+    issuer = Issuer()
+    key = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "issuer.pem")
+    token = issuer.token(exp=int(time.time()) + 86_400)
+    return ["-k", token, "--license-public-key", key]

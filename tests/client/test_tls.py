@@ -4,19 +4,17 @@ requests and take streams; and a pro feature (unique jobs) the licence
 allows."""
 
 import subprocess
-import time
 
 import pytest
 
 import zizq_client as zizq
-from tests.zizq_server.licence.keys import Issuer
 from zizq_client.testing.server import ZizqServer, server_command
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
+def tls_server(tmp_path_factory, licence_args):
     pki = tmp_path_factory.mktemp("pki")
     made = subprocess.run(
         [*server_command(), "tls", "init", "--out-dir", str(pki), "--san",
@@ -24,10 +22,8 @@ def tls_server(tmp_path_factory):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    issuer = Issuer()
-    key = issuer.write_public_key(pki / "issuer.pem")
     args = [
-        "-k", issuer.token(exp=int(time.time()) + 86_400), "--license-public-key", key,
+        *licence_args,
         "--tls-cert", str(pki / "server-cert.pem"), "--tls-key", str(pki / "server-key.pem"),
         "--tls-client-ca", str(pki / "ca-cert.pem"),
     ]  # fmt: skip
