@@ -21,12 +21,14 @@ from .errors import (
     NotAcceptable,
     NotFound,
     NotSupported,
+    RequeueFailed,
     ServerError,
     UnknownJobType,
     Unprocessable,
     UnsupportedMediaType,
     ZizqError,
 )
+from .handle import AsyncJobHandle, JobHandle
 from .jobs import JobDefinition, configure, default_async_client, default_client, job
 from .middleware import Middleware
 from .models import Backoff, ErrorRecord, Job, Retention, Unique
@@ -46,10 +48,10 @@ __all__ = [
     # scheduling
     "CronEntry", "CronGroup",
     # reading
-    "AsyncQuery", "ErrorRecord", "Job", "Query",
+    "AsyncJobHandle", "AsyncQuery", "ErrorRecord", "Job", "JobHandle", "Query",
     # errors
     "AcksNotFound", "ApiError", "BadRequest", "Conflict", "ConnectionFailed",
     "Forbidden", "MethodNotAllowed", "NotAcceptable", "NotFound", "NotSupported",
-    "ServerError", "UnknownJobType", "Unprocessable", "UnsupportedMediaType",
-    "ZizqError",
+    "RequeueFailed", "ServerError", "UnknownJobType", "Unprocessable",
+    "UnsupportedMediaType", "ZizqError",
 ]  # fmt: skip

@@ -17,6 +17,7 @@ import httpx
 from . import calls, http1
 from .codec import STREAM_ACCEPT, decode, encode, frame_decoder
 from .errors import ConnectionFailed, error_for
+from .handle import AsyncJobHandle, JobHandle
 from .middleware import chain
 from .models import Job
 from .params import failure_body, job_params, patch_body
@@ -199,6 +200,10 @@ class Client(_Api):
         """A lazy query over every job; narrow it with ``.filter(...)``."""
         return Query(self)
 
+    def job(self, job_id: str) -> JobHandle:
+        """A handle on one job: its calls, errors and ``requeue_copy``."""
+        return JobHandle(self, job_id)
+
     def errors(self, job_id: str, *, order: str = "asc", page_size: int = 200):
         """Every error record of a job, oldest attempt first by default."""
         params = {"order": order, "limit": str(page_size)}
@@ -295,6 +300,9 @@ class AsyncClient(_Api):
     @property
     def jobs(self) -> AsyncQuery:
         return AsyncQuery(self)
+
+    def job(self, job_id: str) -> AsyncJobHandle:
+        return AsyncJobHandle(self, job_id)
 
     async def errors(self, job_id: str, *, order: str = "asc", page_size: int = 200):
         params = {"order": order, "limit": str(page_size)}

@@ -73,6 +73,15 @@ class ServerError(ApiError):
     """Raised on 5xx: the server failed; the request may be retried."""
 
 
+class RequeueFailed(ZizqError):
+    """Raised by ``requeue_copy`` when a unique job was deleted but its copy
+    could not be enqueued; ``job`` is the original, with its payload."""
+
+    def __init__(self, job, cause: Exception) -> None:
+        super().__init__(f"job {job.id} deleted, its copy not enqueued: {cause}")
+        self.job = job
+
+
 class NotSupported(ZizqError):
     """Raised by the testing client for calls it deliberately cannot fake."""
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import zizq_client as zizq
+from zizq_client.testing.server import ZizqServer
 
 from tests.zizq_server.licence.keys import Issuer
 
@@ -46,3 +47,18 @@ def licence_args(tmp_path_factory):
     key = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "issuer.pem")
     token = issuer.token(exp=int(time.time()) + 86_400)
     return ["-k", token, "--license-public-key", key]
+
+
+@pytest.fixture(scope="module")
+def pro_server(licence_args):
+    """A real server with a pro licence, shared by the tests of a module."""
+    with ZizqServer(args=licence_args) as server:
+        yield server
+
+
+@pytest.fixture
+def pro_client(pro_server, transport):
+    fmt, http2 = transport
+    with zizq.Client(url=pro_server.url, format=fmt, http2=http2) as c:
+        c.reset()
+        yield c

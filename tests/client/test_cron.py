@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 import zizq_client as zizq
-from zizq_client.testing.server import ZizqServer
 
 pytestmark = pytest.mark.slow
 
@@ -17,20 +16,6 @@ def build_report(day: str, full: bool = False) -> None:
 
 
 JOB = {"queue": "reports", "type": "build", "payload": {"full": True}}
-
-
-@pytest.fixture(scope="module")
-def pro_server(licence_args):
-    with ZizqServer(args=licence_args) as server:
-        yield server
-
-
-@pytest.fixture
-def pro_client(pro_server, transport):
-    fmt, http2 = transport
-    with zizq.Client(url=pro_server.url, format=fmt, http2=http2) as c:
-        c.reset()
-        yield c
 
 
 def test_put_defines_a_group_and_get_reads_it_back(pro_client):
