@@ -21,6 +21,7 @@ from .errors import (
     NotAcceptable,
     NotFound,
     NotSupported,
+    PayloadInvalid,
     RequeueFailed,
     ServerError,
     UnknownJobType,
@@ -52,6 +53,6 @@ __all__ = [
     # errors
     "AcksNotFound", "ApiError", "BadRequest", "Conflict", "ConnectionFailed",
     "Forbidden", "MethodNotAllowed", "NotAcceptable", "NotFound", "NotSupported",
-    "RequeueFailed", "ServerError", "UnknownJobType", "Unprocessable",
+    "PayloadInvalid", "RequeueFailed", "ServerError", "UnknownJobType", "Unprocessable",
     "UnsupportedMediaType", "ZizqError",
 ]  # fmt: skip

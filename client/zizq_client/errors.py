@@ -82,6 +82,12 @@ class RequeueFailed(ZizqError):
         self.job = job
 
 
+class PayloadInvalid(ZizqError, ValueError):
+    """Raised when a typed job's payload does not match its type: at
+    enqueue, or in the worker, which then kills the job (a retry of the
+    same payload would fail the same way)."""
+
+
 class NotSupported(ZizqError):
     """Raised by the testing client for calls it deliberately cannot fake."""
 

@@ -5,7 +5,9 @@ signature (ParamSpec), and that a worker can run from a delivered payload.
 The payload is ``{"args": [...], "kwargs": {...}}``, the Ruby client's
 shape, so Ruby and Python can enqueue each other's jobs; a payload of any
 other shape (say, from a Node producer) is passed to the function as its
-one argument. ``using()`` returns a copy with overrides, like
+one argument. A function whose one parameter is a dataclass, TypedDict or
+pydantic model sends that object's JSON instead, checked at enqueue and
+at dequeue (``payloads``). ``using()`` returns a copy with overrides, like
 ``django.tasks``' ``Task.using``; defaults for the client that enqueues
 come from ``configure()`` or ``ZIZQ_URL``.
 """
@@ -18,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from . import registry
+from . import payloads, registry
 from .client import AsyncClient, Client
 from .models import Backoff, Retention, Unique
 from .params import job_params
@@ -98,6 +100,7 @@ class JobDefinition(Generic[P, R]):
     options: JobOptions = field(default_factory=JobOptions)
     throws: tuple = ()
     is_async: bool = field(init=False, default=False)
+    model: payloads.Model | None = field(init=False, default=None)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -109,6 +112,7 @@ class JobDefinition(Generic[P, R]):
     def __post_init__(self) -> None:
         # Read for every delivered job: worked out once.
         object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.fn))
+        object.__setattr__(self, "model", payloads.model_of(self.fn))
 
     def using(self, **overrides) -> "JobDefinition[P, R]":
         """A copy with other options (queue, priority, delay, ready_at,
@@ -119,30 +123,50 @@ class JobDefinition(Generic[P, R]):
         """The job parameters an enqueue of this call sends."""
         o = self.options
         unique = o.unique
+        payload = self.payload(*args, **kwargs)
         return job_params(
             queue=o.queue,
             type=self.type_name,
-            payload=payload_of(args, kwargs),
+            payload=payload,
             priority=o.priority,
             delay=o.delay,
             ready_at=o.ready_at,
             retry_limit=o.retry_limit,
             backoff=o.backoff,
             retention=o.retention,
-            unique_key=self.unique_key(args, kwargs) if unique else None,
+            unique_key=self.unique_key(payload) if unique else None,
             unique_while=unique.while_ if unique else None,
         )
 
-    def unique_key(self, args: tuple, kwargs: dict) -> str:
-        """The type name plus a SHA-256 of the arguments the key covers."""
+    def payload(self, *args: P.args, **kwargs: P.kwargs):
+        """The payload of this call (a typed job's object, checked)."""
+        if self.model is None:
+            return payload_of(args, kwargs)
+        bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        return self.model.dump(bound.arguments[self.model.name])
+
+    def schema(self) -> dict:
+        """The JSON Schema of this job's payload."""
+        if self.model is None:
+            return payloads.call_schema(self.fn)
+        return self.model.schema()
+
+    def unique_key(self, payload) -> str:
+        """The type name plus a SHA-256 of the arguments (or a typed
+        payload's fields) the key covers."""
         key = self.options.unique.key
         if isinstance(key, str):
             return key
-        if key is not None:
+        if self.model is not None:
+            covered = payload if key is None else {name: payload[name] for name in key}
+        elif key is None:
+            covered = [payload["args"], payload["kwargs"]]
+        else:
+            args, kwargs = payload["args"], payload["kwargs"]
             bound = inspect.signature(self.fn).bind(*args, **kwargs)
             bound.apply_defaults()
-            args, kwargs = (), {name: bound.arguments[name] for name in key}
-        data = json.dumps([list(args), kwargs], sort_keys=True, separators=(",", ":"))
+            covered = [[], {name: bound.arguments[name] for name in key}]
+        data = json.dumps(covered, sort_keys=True, separators=(",", ":"))
         return f"{self.type_name}:{hashlib.sha256(data.encode()).hexdigest()}"
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs):
@@ -154,6 +178,8 @@ class JobDefinition(Generic[P, R]):
         return await client.enqueue_params(self.params(*args, **kwargs))
 
     def invoke(self, payload) -> R | Awaitable:
+        if self.model is not None:
+            return self.fn(self.model.load(payload))
         args, kwargs = arguments_of(payload)
         return self.fn(*args, **kwargs)
 

@@ -143,6 +143,25 @@ def worker_process(url: str, *args) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
 
 
+def test_a_typed_payload_that_does_not_match_is_killed_by_the_worker(
+    zizq_server, tmp_path
+):
+    path = str(tmp_path / "ran")
+    client = zizq.Client(url=zizq_server.url)
+    client.reset()
+    workload.typed_note.using(client=client).enqueue(workload.Note(path, "typed ok"))
+    bad = client.enqueue_raw(
+        queue="typed", type=workload.typed_note.type_name, payload={"path": path}
+    )
+    running = Running(url=zizq_server.url, queues=["typed"])
+    wait_until(lambda: lines(path) == ["typed ok"], what="the typed job")
+    wait_until(lambda: client.count(status="dead") == 1, what="the kill")
+    assert running.stop() == 0
+    [record] = client.errors(bad.id)
+    assert record.error_type == "zizq_client.errors.PayloadInvalid"
+    assert record.message == "payload: missing field 'text'"
+
+
 def test_sigterm_drains_running_jobs_and_requeues_the_rest(zizq_server, tmp_path):
     path = str(tmp_path / "ran")
     client = zizq.Client(url=zizq_server.url)

@@ -5,6 +5,7 @@ what ran (single short ``O_APPEND`` writes are never interleaved)."""
 import asyncio
 import os
 import time
+from dataclasses import dataclass
 
 import zizq_client as zizq
 
@@ -89,3 +90,15 @@ def whoami(path: str, n: int) -> None:
         if time.monotonic() > deadline:
             return
         time.sleep(0.02)
+
+
+@dataclass
+class Note:
+    path: str
+    text: str
+
+
+@zizq.job(queue="typed")
+def typed_note(request: Note) -> None:
+    """A typed job: its payload is a ``Note``'s JSON."""
+    note(request.path, request.text)

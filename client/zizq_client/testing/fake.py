@@ -9,6 +9,7 @@ itself cannot loop forever.
 """
 
 import asyncio
+import functools
 import inspect
 import itertools
 
@@ -62,12 +63,15 @@ class FakeClient:
         """Buffered jobs of ``job`` (a declared job or a type name, None for
         all) whose arguments include these."""
         type_name = getattr(job, "type_name", job)
-        fn = getattr(job, "fn", None)
+        if getattr(job, "model", None) is not None:
+            match = _model_matcher(job, args, kwargs)
+        else:
+            fn = getattr(job, "fn", None)
+            match = functools.partial(_matches, fn, args=args, kwargs=kwargs)
         return [
             j
             for j in self.jobs
-            if (type_name is None or j.type == type_name)
-            and _matches(fn, j.payload, args, kwargs)
+            if (type_name is None or j.type == type_name) and match(j.payload)
         ]
 
     def clear(self) -> None:
@@ -117,6 +121,17 @@ class _AsyncFacade:
 
     def __getattr__(self, name: str):
         raise NotSupported(f"FakeClient does not fake {name}(): use zizq_server")
+
+
+def _model_matcher(job, args: tuple, kwargs: dict):
+    """A typed job's payloads equal to the object given, or with these
+    field values."""
+    if args:
+        wanted = job.model.dump(args[0])
+        return lambda payload: payload == wanted
+    return lambda payload: all(
+        k in payload and payload[k] == v for k, v in kwargs.items()
+    )
 
 
 def _matches(fn, payload, args: tuple, kwargs: dict) -> bool:

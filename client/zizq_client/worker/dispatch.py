@@ -5,8 +5,9 @@ failure report.
 A return is success; any exception is a failure whose report carries the
 exception's dotted class path and formatted traceback (the shape
 ``django.tasks``' ``TaskError`` reads). ``Retry`` reschedules at its time,
-``Kill`` (and the job's ``throws``) sends the job to ``dead``. Every
-outcome is logged with the job's id, type, queue and duration.
+``Kill`` (and the job's ``throws``, and a typed payload that does not
+match its type) sends the job to ``dead``. Every outcome is logged with
+the job's id, type, queue and duration.
 """
 
 import logging
@@ -15,6 +16,7 @@ import traceback
 
 from .. import registry
 from ..context import JobContext, Kill, Retry, _current
+from ..errors import PayloadInvalid
 from ..middleware import chain
 from ..params import failure_body
 
@@ -29,7 +31,7 @@ def failure_for(exc: BaseException, target) -> dict:
     """The failure report for an exception a job raised."""
     message = str(exc) or type(exc).__name__
     backtrace = "".join(traceback.format_exception(exc))
-    kill = isinstance(exc, (Kill, *getattr(target, "throws", ())))
+    kill = isinstance(exc, (Kill, PayloadInvalid, *getattr(target, "throws", ())))
     return failure_body(
         message,
         error_type=dotted_name(type(exc)),
