@@ -149,7 +149,7 @@ class ApiApp:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
             return
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         status = await self.respond(scope, receive, send)
         if self.log.isEnabledFor(logging.INFO):
             self._log_request(scope, status, started)
@@ -190,12 +190,13 @@ class ApiApp:
             return await send_empty(send, status)
         return await send_response(send, status, body, fmt)
 
-    def _log_request(self, scope, status: int, started: float) -> None:
+    def _log_request(self, scope, status: int, started: int) -> None:
         path = scope["path"]
         query = scope.get("query_string")
         if query:
             path = f"{path}?{query.decode('latin-1')}"
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        # Whole microseconds in ms: round(x, 3) of a float costs twice this.
+        latency_ms = (time.perf_counter_ns() - started) // 1000 / 1000
         log_request(
             self.log,
             {
