@@ -13,6 +13,8 @@ JOB_TAG = _py.JOB_TAG
 INDEX_TAG = _py.INDEX_TAG
 ERROR_TAG = _py.ERROR_TAG
 PURGE_TAG = _py.PURGE_TAG
+UNIQUE_TAG = _py.UNIQUE_TAG
+UNIQUE_SCOPE_BYTES = _py.UNIQUE_SCOPE_BYTES
 job_key = _impl.job_key
 index_key = _impl.index_key
 index_prefix = _impl.index_prefix
@@ -26,6 +28,8 @@ error_prefix = _impl.error_prefix
 purge_key = _impl.purge_key
 parse_purge_key = _impl.parse_purge_key
 purge_bound = _impl.purge_bound
+holder_key = _impl.holder_key
+holder_value = _impl.holder_value
 encode_job = _impl.encode_job
 decode_job = _impl.decode_job
 encode_error = _impl.encode_error
@@ -44,6 +48,10 @@ keyed = _impl.keyed
 new_job = _impl.new_job
 new_jobs = _impl.new_jobs
 put_new_jobs = _impl.put_new_jobs
+# Unique keys.
+plan_unique = _impl.plan_unique
+claim_unique = _impl.claim_unique
+unique_results = _impl.unique_results
 # Ids.
 format_id = _impl.format_id
 IdGenerator = _impl.IdGenerator
@@ -54,6 +62,8 @@ __all__ = [
     "INDEX_TAG",
     "ERROR_TAG",
     "PURGE_TAG",
+    "UNIQUE_TAG",
+    "UNIQUE_SCOPE_BYTES",
     "job_key",
     "index_key",
     "index_prefix",
@@ -67,6 +77,8 @@ __all__ = [
     "purge_key",
     "parse_purge_key",
     "purge_bound",
+    "holder_key",
+    "holder_value",
     "encode_job",
     "decode_job",
     "encode_error",
@@ -83,6 +95,9 @@ __all__ = [
     "new_job",
     "new_jobs",
     "put_new_jobs",
+    "plan_unique",
+    "claim_unique",
+    "unique_results",
     "format_id",
     "IdGenerator",
 ]

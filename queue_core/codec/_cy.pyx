@@ -16,7 +16,9 @@ doing less, not from a different format:
   escaping (``\\uXXXX`` for control characters, everything else raw) and
   splices in the stored payload bytes.
 * A JSON bulk-enqueue body is read from its bytes in one pass, without
-  building its objects (``_bulk.pxi``, included at the end).
+  building its objects (``_bulk.pxi``, included at the end), and an
+  enqueue's unique keys are planned and claimed in compiled loops
+  (``_unique.pxi``, the same).
 * Anything off that path (another type, an unset slot, an int beyond 64
   bits, a surrogate, a malformed record) is handed to the reference, so
   results and errors stay identical; each helper says so by returning
@@ -49,6 +51,7 @@ import orjson
 from .. import names, types
 from ..defaults import (
     DEFAULT_PRIORITY,
+    DEFAULT_UNIQUE_WHILE,
     MAX_NAME_BYTES,
     MAX_PRIORITY,
     MAX_U32,
@@ -57,7 +60,7 @@ from ..defaults import (
 from ..options import EnqueueRequest
 from ..types import Job
 from . import _py
-from ._py import ERROR_TAG, INDEX_TAG, JOB_TAG, PURGE_TAG
+from ._py import ERROR_TAG, INDEX_TAG, JOB_TAG, PURGE_TAG, UNIQUE_TAG
 
 
 cdef extern from "Python.h":
@@ -1587,3 +1590,8 @@ cdef class IdGenerator:
 # -- bulk bodies -----------------------------------------------------------------
 
 include "_bulk.pxi"
+
+
+# -- unique keys -------------------------------------------------------------------
+
+include "_unique.pxi"

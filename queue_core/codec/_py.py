@@ -10,6 +10,7 @@ order):
                                               (in_flight: then dequeued_at u64)
     E <id> <attempt:u32>                   -> error record (msgpack array)
     P <purge_at:u64> <id>                  -> b"" (reaper's time index)
+    U <unique key utf-8>                   -> holder id + scope byte (q|a|e)
 
 The ``I`` index lists jobs of one status and queue in id order, which is
 both the order ``GET /jobs`` pages in and what start-up needs to rebuild the
@@ -33,7 +34,13 @@ import msgpack
 import orjson
 
 from .. import names
-from ..defaults import DEFAULT_PRIORITY, MAX_PRIORITY, MAX_U32, MAX_U64
+from ..defaults import (
+    DEFAULT_PRIORITY,
+    DEFAULT_UNIQUE_WHILE,
+    MAX_PRIORITY,
+    MAX_U32,
+    MAX_U64,
+)
 from ..duplicates import duplicate_field
 from ..options import EnqueueRequest
 from ..types import (
@@ -52,6 +59,9 @@ JOB_TAG = b"J"
 INDEX_TAG = b"I"
 ERROR_TAG = b"E"
 PURGE_TAG = b"P"
+UNIQUE_TAG = b"U"
+# The byte each unique scope is stored as, after its holder's id.
+UNIQUE_SCOPE_BYTES = {"queued": b"q", "active": b"a", "exists": b"e"}
 
 _INDEX_VALUE = struct.Struct(">HQ")
 _IN_FLIGHT_VALUE = struct.Struct(">HQQ")
@@ -122,6 +132,14 @@ def purge_key(purge_at: int, job_id: str) -> bytes:
 def parse_purge_key(key: bytes) -> tuple:
     """``(purge_at, id)`` of a ``P`` key."""
     return _U64.unpack_from(key, 1)[0], key[9:].decode()
+
+
+def holder_key(unique_key: str) -> bytes:
+    return UNIQUE_TAG + unique_key.encode()
+
+
+def holder_value(job_id: str, scope: str) -> bytes:
+    return job_id.encode() + UNIQUE_SCOPE_BYTES[scope]
 
 
 def purge_bound(now_ms: int) -> bytes:
@@ -444,6 +462,87 @@ def put_new_jobs(jobs, writes: dict, counts: dict) -> None:
     for job in jobs:  # once every entry is written, so an error counts none
         key = (job.queue, job.status)
         counts[key] = counts.get(key, 0) + 1
+
+
+# -- unique keys -------------------------------------------------------------------
+
+
+def plan_unique(requests, held: dict, holder) -> tuple:
+    """Which requests of an enqueue make new jobs: ``(fresh, outcomes)``.
+
+    ``held`` maps each held key to its holder's id; ``holder(holder_id,
+    request)`` is that holder when ``request`` is its duplicate, else None.
+    A later request with the key of an earlier one in the same call is that
+    one's duplicate whatever its scope (API.md 7.2.3). With no duplicate,
+    ``outcomes`` is None and ``fresh`` is ``requests`` itself (a sequence);
+    else ``outcomes`` has an entry a request: ``i >= 0``, the new job of
+    ``fresh[i]``; ``~i``, a repeat of that one; or the holder it duplicates.
+    """
+    fresh, outcomes = requests, None
+    first = {}  # key -> outcome of its first request in this call
+    for i, request in enumerate(requests):
+        duplicate = _duplicate(request, first, held, holder)
+        if duplicate is not None:
+            if outcomes is None:
+                fresh, outcomes = list(requests[:i]), list(range(i))
+            outcomes.append(duplicate)
+            continue
+        index = i
+        if outcomes is not None:
+            index = len(fresh)
+            fresh.append(request)
+            outcomes.append(index)
+        if request.unique_key is not None:
+            first[request.unique_key] = index
+    return fresh, outcomes
+
+
+def _duplicate(request, first: dict, held: dict, holder):
+    """What ``request`` duplicates, as an outcome (``~i`` or a holder), or None."""
+    unique_key = request.unique_key
+    if unique_key is None:
+        return None
+    outcome = first.get(unique_key)
+    if outcome is not None:
+        return ~outcome if type(outcome) is int else outcome
+    holder_id = held.get(unique_key)
+    if holder_id is None:
+        return None
+    job = holder(holder_id, request)
+    if job is not None:
+        first[unique_key] = job
+    return job
+
+
+def claim_unique(jobs, held: dict, writes: dict) -> None:
+    """Each new keyed job of ``jobs`` becomes its key's holder: ``held[key]``
+    is its id, and its ``U`` entry goes into ``writes``. An omitted scope
+    becomes ``queued`` first, so the job is stored with it."""
+    for job in jobs:
+        unique_key = job.unique_key
+        if unique_key is not None:
+            if job.unique_while is None:
+                job.unique_while = DEFAULT_UNIQUE_WHILE
+            held[unique_key] = job.id
+            writes[holder_key(unique_key)] = holder_value(job.id, job.unique_while)
+
+
+def unique_results(outcomes: list, jobs: list) -> tuple:
+    """``(results, duplicates)`` of a ``plan_unique`` with duplicates, once
+    ``jobs`` are the new jobs of its ``fresh``: every request's job in input
+    order, and a bool a request, True for a duplicate."""
+    results, duplicates = [], []
+    for outcome in outcomes:
+        if type(outcome) is not int:
+            results.append(outcome)
+            duplicates.append(True)
+        elif outcome < 0:  # a repeat of a new job of this call
+            results.append(jobs[~outcome])
+            duplicates.append(True)
+        else:
+            results.append(jobs[outcome])
+            duplicates.append(False)
+    return results, duplicates
 
 
 # -- ids -----------------------------------------------------------------------

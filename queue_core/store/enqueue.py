@@ -7,7 +7,8 @@ written into the turn's batch. Ready jobs are offered to takers at once
 the response waits for the commit (enqueue commit mode).
 
 A call with unique keys is planned first (``unique.Plan``): its duplicates
-make no job, and it returns a ``unique.Enqueued`` that says which they are.
+make no job, and when it has any it returns a ``unique.Enqueued`` that says
+which they are.
 A call with batched jobs comes through ``batch.enqueue``, which gives the
 requests that make jobs and a ``claim`` that makes targets of them.
 """

@@ -9,9 +9,10 @@ read for S (``STATUSES``). A new job becomes the key's holder even when
 an earlier job still held it at a status outside the newcomer's conflict
 set (an ``exists`` holder that completed, say): "it becomes the holder".
 
-Persisted as ``U <key utf-8>`` -> holder id (25 ASCII bytes) + scope byte,
-put and deleted in the same turn's batch as the job change that causes
-it, so a crash can never split a key from its job. In memory it is
+Persisted as ``U <key utf-8>`` -> holder id (25 ASCII bytes) + scope byte
+(the codec builds both: ``holder_key``, ``holder_value``), put and deleted
+in the same turn's batch as the job change that causes it, so a crash can
+never split a key from its job. In memory it is
 ``store.unique`` (key -> holder id), loaded and checked against the
 ``I`` index at start-up (``load``, ``verify``).
 
@@ -19,14 +20,26 @@ The rules live here; the transitions reach them through ``records``:
 every status change of a keyed job calls ``moved`` (``refile`` is take's,
 ``drop`` any deletion), so no operation can forget a key. A job without a
 key pays one attribute test per transition; an enqueue without keys one
-compiled pass over its requests (``codec.keyed``).
+compiled pass over its requests (``codec.keyed``), and one with keys two
+more (``Plan``).
 """
 
+from functools import partial
+
+from ..codec import (
+    UNIQUE_SCOPE_BYTES,
+    UNIQUE_TAG,
+    claim_unique,
+    holder_key,
+    holder_value,
+    plan_unique,
+    unique_results,
+)
+from ..defaults import DEFAULT_UNIQUE_WHILE
 from ..types import COMPLETED, DEAD, IN_FLIGHT, READY, SCHEDULED
 from . import records  # which imports this module for its hooks: use late
 
-TAG = b"U"
-DEFAULT_SCOPE = "queued"
+TAG = UNIQUE_TAG
 
 # The statuses in which a job of each scope holds its key; also each
 # scope's conflict set for an incoming enqueue.
@@ -35,13 +48,8 @@ STATUSES = {
     "active": frozenset((SCHEDULED, READY, IN_FLIGHT)),
     "exists": frozenset((SCHEDULED, READY, IN_FLIGHT, COMPLETED, DEAD)),
 }
-_SCOPE_BYTES = {"queued": b"q", "active": b"a", "exists": b"e"}
-_SCOPES = {byte[0]: scope for scope, byte in _SCOPE_BYTES.items()}
+_SCOPES = {byte[0]: scope for scope, byte in UNIQUE_SCOPE_BYTES.items()}
 _ID_LEN = 25
-
-
-def key(unique_key: str) -> bytes:
-    return TAG + unique_key.encode()
 
 
 class Enqueued(list):
@@ -72,85 +80,51 @@ class Plan:
 
     Decided before any job is made, so a bulk stays all or nothing. A later
     request with the key of an earlier one in the same call is that one's
-    duplicate whatever its scope (API.md 7.2.3).
+    duplicate whatever its scope (API.md 7.2.3). Both halves are compiled
+    passes (``codec.plan_unique``, ``codec.claim_unique``): a bulk runs them
+    once a request.
     """
 
     def __init__(self, store, requests) -> None:
-        # Per request: i >= 0, the new job of fresh[i]; ~i (< 0), a repeat
-        # of that one; or a Job, the holder it duplicates.
-        fresh = self.fresh = []  # the requests to make jobs of
-        outcomes = self._outcomes = []
-        self.duplicates = 0
-        make, add, held = fresh.append, outcomes.append, store.unique
-        first = {}  # key -> outcome of its first request in this call
-        for request in requests:
-            unique_key = request.unique_key
-            if unique_key is None:
-                add(len(fresh))
-                make(request)
-                continue
-            outcome = first.get(unique_key)
-            if outcome is not None:
-                add(outcome if type(outcome) is not int else ~outcome)
-                self.duplicates += 1
-                continue
-            holder_id = held.get(unique_key)
-            if holder_id is not None:
-                holder = records.load(store, holder_id)
-                scope = request.unique_while or DEFAULT_SCOPE
-                if holder is not None and holder.status in STATUSES[scope]:
-                    first[unique_key] = holder
-                    add(holder)
-                    self.duplicates += 1
-                    continue
-            outcome = first[unique_key] = len(fresh)
-            add(outcome)
-            make(request)
+        self.fresh, self._outcomes = plan_unique(
+            requests, store.unique, partial(_duplicated, store)
+        )
 
-    def claim(self, store, jobs) -> Enqueued:
+    def claim(self, store, jobs) -> list:
         """Make each new keyed job its key's holder; the call's results.
 
         ``jobs`` are the new jobs of ``fresh``, not yet filed: a ready one
         may be taken as soon as it is, and must hold its key by then. An
         omitted scope becomes ``queued`` here, before the job is stored.
+        With no duplicate the results are ``jobs`` themselves.
         """
-        held, writes = store.unique, store.ks.pending_writes()
-        for job in jobs:
-            unique_key = job.unique_key
-            if unique_key is not None:
-                if job.unique_while is None:
-                    job.unique_while = DEFAULT_SCOPE
-                held[unique_key] = job.id
-                writes[TAG + unique_key.encode()] = (
-                    job.id.encode() + _SCOPE_BYTES[job.unique_while]
-                )
-        if not self.duplicates:
-            return Enqueued(jobs, [False] * len(jobs))
-        results, flags = [], []
-        for outcome in self._outcomes:
-            if type(outcome) is not int:
-                results.append(outcome)
-                flags.append(True)
-            elif outcome < 0:  # a repeat of a new job of this call
-                results.append(jobs[~outcome])
-                flags.append(True)
-            else:
-                results.append(jobs[outcome])
-                flags.append(False)
-        return Enqueued(results, flags)
+        claim_unique(jobs, store.unique, store.ks.pending_writes())
+        if self._outcomes is None:
+            return jobs
+        return Enqueued(*unique_results(self._outcomes, jobs))
+
+
+def _duplicated(store, holder_id: str, request):
+    """The key's holder if ``request`` is its duplicate (the holder's status
+    is in the conflict set of the request's scope), else None."""
+    holder = records.load(store, holder_id)
+    scope = request.unique_while or DEFAULT_UNIQUE_WHILE
+    if holder is not None and holder.status in STATUSES[scope]:
+        return holder
+    return None
 
 
 def acquire(store, job) -> None:
     """``job`` becomes its key's holder."""
     store.unique[job.unique_key] = job.id
-    store.ks.put(key(job.unique_key), job.id.encode() + _SCOPE_BYTES[job.unique_while])
+    store.ks.put(holder_key(job.unique_key), holder_value(job.id, job.unique_while))
 
 
 def release(store, job) -> None:
     """``job`` lets go of its key, if it holds it."""
     if store.unique.get(job.unique_key) == job.id:
         del store.unique[job.unique_key]
-        store.ks.delete(key(job.unique_key))
+        store.ks.delete(holder_key(job.unique_key))
 
 
 def moved(store, job) -> None:
@@ -190,6 +164,6 @@ def verify(store, holders: dict, statuses: dict) -> int:
         status = statuses.get(job_id)
         if status is None or status not in STATUSES[scope]:
             del store.unique[unique_key]
-            store.ks.delete(key(unique_key))
+            store.ks.delete(holder_key(unique_key))
             dropped += 1
     return dropped

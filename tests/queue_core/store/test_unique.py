@@ -298,7 +298,7 @@ def test_keys_survive_a_crash_and_are_checked_on_recovery(open_store, clock):
 
     queued, active, later = run(body())
     # A stale entry (a holder that does not exist) is dropped at start-up.
-    store.ks.put(unique.key("ghost"), b"0" * 25 + b"q")
+    store.ks.put(unique.holder_key("ghost"), b"0" * 25 + b"q")
     store.ks.flush()
     reopened, report = crash_and_reopen(store, clock)
     assert report.orphans == 2
