@@ -180,6 +180,7 @@ def test_request_records(spawn, tmp_path):
         client.get(f"/jobs/{job['id']}")
     httpx.get(f"http://127.0.0.1:{proc.admin_port}/health")
     httpx.get(f"http://127.0.0.1:{proc.admin_port}/missing")
+    httpx.get(f"http://127.0.0.1:{proc.admin_port}/admin/")  # the Django admin
     assert proc.stop() == 0
     requests = request_records(json_lines(proc.out))
     seen = [
@@ -193,6 +194,7 @@ def test_request_records(spawn, tmp_path):
         ("zizq::api::primary", "GET", f"/jobs/{job['id']}", 200),
         ("zizq::api::admin", "GET", "/health", 200),
         ("zizq::api::admin", "GET", "/missing", 404),
+        ("zizq::api::admin", "GET", "/admin/", 302),  # to the login page
     ]
     for record in requests:
         assert record["level"] == "INFO"

@@ -152,7 +152,7 @@ class ApiApp:
         started = time.perf_counter_ns()
         status = await self.respond(scope, receive, send)
         if self.log.isEnabledFor(logging.INFO):
-            self._log_request(scope, status, started)
+            log_exchange(self.log, scope, status, started)
 
     async def respond(self, scope, receive, send) -> int:
         headers = _headers(scope)
@@ -190,22 +190,25 @@ class ApiApp:
             return await send_empty(send, status)
         return await send_response(send, status, body, fmt)
 
-    def _log_request(self, scope, status: int, started: int) -> None:
-        path = scope["path"]
-        query = scope.get("query_string")
-        if query:
-            path = f"{path}?{query.decode('latin-1')}"
-        # Whole microseconds in ms: round(x, 3) of a float costs twice this.
-        latency_ms = (time.perf_counter_ns() - started) // 1000 / 1000
-        log_request(
-            self.log,
-            {
-                "method": scope["method"],
-                "path": path,
-                "status": status,
-                "latency_ms": latency_ms,
-            },
-        )
+
+def log_exchange(log, scope, status: int, started: int) -> None:
+    """The ``request`` record of one HTTP exchange that started at
+    ``started`` (``time.perf_counter_ns()``); the caller checked the level."""
+    path = scope["path"]
+    query = scope.get("query_string")
+    if query:
+        path = f"{path}?{query.decode('latin-1')}"
+    # Whole microseconds in ms: round(x, 3) of a float costs twice this.
+    latency_ms = (time.perf_counter_ns() - started) // 1000 / 1000
+    log_request(
+        log,
+        {
+            "method": scope["method"],
+            "path": path,
+            "status": status,
+            "latency_ms": latency_ms,
+        },
+    )
 
 
 def _allow(methods) -> bytes:
