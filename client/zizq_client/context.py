@@ -7,19 +7,21 @@ its own task, so concurrent async jobs never see each other's context).
 """
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 from .models import Job, now_ms, to_ms, to_timestamp_ms
 
 _current: ContextVar["JobContext"] = ContextVar("zizq_current_job")
 
 
-@dataclass(frozen=True)
 class JobContext:
-    """The delivered job and the worker running it."""
+    """The delivered job and the worker running it (a slotted class: one
+    is made for every job run)."""
 
-    job: Job
-    worker_id: str
+    __slots__ = ("job", "worker_id")
+
+    def __init__(self, job: Job, worker_id: str) -> None:
+        self.job = job
+        self.worker_id = worker_id
 
     @property
     def id(self) -> str:

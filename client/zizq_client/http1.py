@@ -8,7 +8,9 @@ one parse of the answer's head, a body by ``Content-Length`` (or chunked).
 Idle connections are reused last-in first-out. A reused connection the
 server has already closed is detected before any answer byte arrives and
 the request is sent once more on a new connection (the server never saw
-it). HTTP/2 and the take stream stay on httpx.
+it). Both connection kinds feed one parser (``parse_answer``); the asyncio
+one is a ``Protocol`` that resolves a single future per answer. HTTP/2 and
+the take stream stay on httpx.
 """
 
 import asyncio
@@ -78,6 +80,39 @@ class Answer:
         self.status_code, self.headers, self.content = status, headers, content
 
 
+def parse_answer(buffer: bytes):
+    """``(answer, bytes used)`` for the first whole answer in ``buffer``, or
+    None while it is incomplete (both connections feed this one parser)."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    status, headers = parse_head(buffer[:end])
+    start = end + 4
+    if status in _NO_BODY:
+        return Answer(status, headers, b""), start
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        return _chunked(buffer, start, status, headers)
+    size = int(headers.get("content-length", 0))
+    if len(buffer) < start + size:
+        return None
+    return Answer(status, headers, buffer[start : start + size]), start + size
+
+
+def _chunked(buffer: bytes, pos: int, status: int, headers: dict):
+    body = []
+    while True:
+        end = buffer.find(b"\r\n", pos)
+        if end < 0:
+            return None
+        size = int(buffer[pos:end].split(b";")[0], 16)
+        if len(buffer) < end + 4 + size:
+            return None
+        body.append(buffer[end + 2 : end + 2 + size])
+        pos = end + 4 + size
+        if not size:
+            return Answer(status, headers, b"".join(body)), pos
+
+
 class _Connection:
     def __init__(self, target: Target, timeout: float, connect_timeout: float):
         sock = socket.create_connection((target.host, target.port), connect_timeout)
@@ -89,41 +124,14 @@ class _Connection:
 
     def exchange(self, data: bytes) -> Answer:
         self.sock.sendall(data)
-        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-            self._fill()
-        status, headers = parse_head(self.buffer[:end])
-        self.buffer = self.buffer[end + 4 :]
-        if status in _NO_BODY:
-            return Answer(status, headers, b"")
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            return Answer(status, headers, self._chunked())
-        return Answer(
-            status, headers, self._exactly(int(headers.get("content-length", 0)))
-        )
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise _Closed(not self.buffer)
-        self.buffer += chunk
-
-    def _exactly(self, size: int) -> bytes:
-        while len(self.buffer) < size:
-            self._fill()
-        body, self.buffer = self.buffer[:size], self.buffer[size:]
-        return body
-
-    def _chunked(self) -> bytes:
-        body = b""
-        while True:
-            while (end := self.buffer.find(b"\r\n")) < 0:
-                self._fill()
-            size = int(self.buffer[:end].split(b";")[0], 16)
-            self.buffer = self.buffer[end + 2 :]
-            chunk = self._exactly(size + 2)[:-2]
-            if not size:
-                return body
-            body += chunk
+        while (parsed := parse_answer(self.buffer)) is None:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise _Closed(not self.buffer)
+            self.buffer += chunk
+        answer, used = parsed
+        self.buffer = self.buffer[used:]
+        return answer
 
     def close(self) -> None:
         self.sock.close()
@@ -190,49 +198,75 @@ class Pool:
             connection.close()
 
 
-class _AsyncConnection:
+class _AsyncConnection(asyncio.Protocol):
+    """A connection as a protocol: answers are parsed in ``data_received``
+    and handed to the one waiting exchange's future (asyncio's streams
+    cost a future, a waiter and a buffer copy for every read, and a
+    timeout context per request)."""
+
     reused = False
+
+    def __init__(self) -> None:
+        self.transport = None
+        self.buffer = b""
+        self.waiter = None
+        self.lost = False
 
     @classmethod
     async def open(cls, target: Target) -> "_AsyncConnection":
-        connection = cls()
-        connection.reader, connection.writer = await asyncio.open_connection(
+        loop = asyncio.get_running_loop()
+        transport, connection = await loop.create_connection(
+            cls,
             target.host,
             target.port,
             ssl=target.ssl,
             server_hostname=target.host if target.ssl else None,
         )
-        sock = connection.writer.get_extra_info("socket")
+        sock = transport.get_extra_info("socket")
         if sock is not None and sock.family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection
 
-    async def exchange(self, data: bytes) -> Answer:
-        self.writer.write(data)
-        reader = self.reader
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            raise _Closed(not exc.partial) from None
-        status, headers = parse_head(head[:-4])
-        if status in _NO_BODY:
-            return Answer(status, headers, b"")
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            return Answer(status, headers, await self._chunked())
-        size = int(headers.get("content-length", 0))
-        return Answer(status, headers, await reader.readexactly(size) if size else b"")
+    def connection_made(self, transport) -> None:
+        self.transport = transport
 
-    async def _chunked(self) -> bytes:
-        body = b""
-        while True:
-            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            chunk = (await self.reader.readexactly(size + 2))[:-2]
-            if not size:
-                return body
-            body += chunk
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        parsed = parse_answer(self.buffer)
+        if parsed is not None:
+            answer, used = parsed
+            self.buffer = self.buffer[used:]
+            self.waiter = None
+            waiter.set_result(answer)
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(_Closed(not self.buffer))
+
+    async def exchange(self, data: bytes, timeout: float) -> Answer:
+        if self.lost:
+            raise _Closed(True)
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        self.transport.write(data)
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
-        self.writer.close()
+        self.transport.close()
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("no answer in time"))
 
 
 class AsyncPool:
@@ -250,14 +284,13 @@ class AsyncPool:
         for _ in range(2):
             connection = await self._take()
             try:
-                async with asyncio.timeout(self.timeout):
-                    answer = await connection.exchange(data)
+                answer = await connection.exchange(data, self.timeout)
             except _Closed as exc:
                 connection.close()
                 if connection.reused and exc.unanswered:
                     continue
                 raise ConnectionFailed(str(exc)) from exc
-            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            except (OSError, TimeoutError) as exc:
                 connection.close()
                 raise ConnectionFailed(repr(exc)) from exc
             except BaseException:

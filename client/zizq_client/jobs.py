@@ -71,9 +71,12 @@ def payload_of(args: tuple, kwargs: dict) -> dict:
     return {"args": list(args), "kwargs": dict(kwargs)}
 
 
+_CALL_KEYS = frozenset(("args", "kwargs"))
+
+
 def arguments_of(payload) -> tuple:
     """``(args, kwargs)`` for a payload, the Ruby shape or any other."""
-    if isinstance(payload, dict) and payload and set(payload) <= {"args", "kwargs"}:
+    if isinstance(payload, dict) and payload and payload.keys() <= _CALL_KEYS:
         return list(payload.get("args", ())), dict(payload.get("kwargs", {}))
     return [payload], {}
 

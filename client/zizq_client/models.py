@@ -99,25 +99,16 @@ class Unique:
 class Job:
     """A job as the server describes it (``payload`` only where sent).
 
-    Fields read straight from the decoded map (absent ones are None), so
-    building one costs a single attribute store: a worker makes one per
-    delivered job. Fields a newer server adds are in ``extra``.
+    Each field is a property reading the decoded map (absent ones are
+    None), so building one costs a single attribute store and reading a
+    field a dict lookup: a worker makes one per delivered job and reads
+    several fields of it. Fields a newer server adds are in ``extra``.
     """
 
     __slots__ = ("_wire",)
 
     def __init__(self, wire: dict) -> None:
-        object.__setattr__(self, "_wire", wire)
-
-    def __getattr__(self, name: str):
-        if name in _FIELD_SET:
-            return self._wire.get(name)
-        raise AttributeError(name)
-
-    def __setattr__(self, name: str, value) -> None:
-        if name not in _FIELD_SET:
-            raise AttributeError(f"Job has no field {name!r}")
-        self._wire[name] = value
+        self._wire = wire
 
     @property
     def extra(self) -> dict:
@@ -129,6 +120,21 @@ class Job:
     def to_dict(self) -> dict:
         """The fields as the server sent them."""
         return dict(self._wire)
+
+
+def _field(name: str) -> property:
+    def get(job: Job):
+        return job._wire.get(name)
+
+    def put(job: Job, value) -> None:
+        job._wire[name] = value
+
+    return property(get, put)
+
+
+for _name in JOB_FIELDS:
+    setattr(Job, _name, _field(_name))
+del _name
 
 
 @dataclass(frozen=True)

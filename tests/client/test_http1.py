@@ -1,7 +1,8 @@
 """The lean HTTP/1.1 transport against a scripted socket server: chunked
 answers, a keep-alive connection the server closed while idle (sent again
-on a new one), and a connection dropped mid-answer (an error, not a
-resend, since the server may have acted)."""
+on a new one), a connection dropped mid-answer (an error, not a resend,
+since the server may have acted) and a server that never answers; and the
+parser, cut at every byte."""
 
 import asyncio
 import socket
@@ -81,3 +82,29 @@ def test_the_async_pool_replaces_a_closed_connection():
         return first.content, second.content
 
     assert asyncio.run(scenario()) == (b"{}", b'{"a":1}')
+
+
+@pytest.mark.parametrize("answer", [OK, CHUNKED], ids=["length", "chunked"])
+def test_an_answer_is_whole_only_with_its_last_byte(answer):
+    for cut in range(len(answer)):
+        assert http1.parse_answer(answer[:cut]) is None
+    parsed, used = http1.parse_answer(answer + b"HTTP/1.1 ...")
+    assert used == len(answer) and parsed.status_code == 200
+
+
+def test_the_async_pool_fails_a_dropped_answer_and_a_silent_server():
+    dropped = Scripted([[OK[:20]]])
+    silent = socket.create_server(("127.0.0.1", 0))  # never accepts, never answers
+
+    async def scenario():
+        target = dropped.target()
+        request = target.request("GET", "/health", None, None, "")
+        with pytest.raises(ConnectionFailed, match="closed"):
+            await http1.AsyncPool(target, 5, 5).send(request)
+        port = silent.getsockname()[1]
+        quiet = http1.Target(f"http://127.0.0.1:{port}", {}, True)
+        with pytest.raises(ConnectionFailed, match="TimeoutError"):
+            await http1.AsyncPool(quiet, 0.2, 5).send(request)
+
+    asyncio.run(scenario())
+    silent.close()
