@@ -30,7 +30,14 @@ from .errors import (
     ZizqError,
 )
 from .handle import AsyncJobHandle, JobHandle
-from .jobs import JobDefinition, configure, default_async_client, default_client, job
+from .jobs import (
+    JobDefinition,
+    configure,
+    default_async_client,
+    default_client,
+    enqueue_raw,
+    job,
+)
 from .middleware import Middleware
 from .models import Backoff, ErrorRecord, Job, Retention, Unique
 from .query import AsyncQuery, Query
@@ -42,7 +49,8 @@ __all__ = [
     "AsyncClient", "Client", "ClientConfig", "configure", "default_client",
     "default_async_client",
     # declaring and enqueueing
-    "Backoff", "Bulk", "JobDefinition", "Retention", "Unique", "bulk", "job",
+    "Backoff", "Bulk", "JobDefinition", "Retention", "Unique", "bulk",
+    "enqueue_raw", "job",
     # running
     "JobContext", "Kill", "Middleware", "Retry", "RetryDelays", "Worker",
     "current_job",

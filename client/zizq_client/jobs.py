@@ -67,6 +67,14 @@ def default_async_client() -> AsyncClient:
     return clients[loop]
 
 
+def enqueue_raw(*, queue: str, type: str, payload, **options):
+    """Enqueue a job by its wire fields through the default client (a type
+    any language may run)."""
+    return default_client().enqueue_raw(
+        queue=queue, type=type, payload=payload, **options
+    )
+
+
 def payload_of(args: tuple, kwargs: dict) -> dict:
     return {"args": list(args), "kwargs": dict(kwargs)}
 
@@ -92,6 +100,7 @@ class JobOptions:
     delay: Any = None
     ready_at: Any = None
     client: Any = None
+    database: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,8 @@ class JobDefinition(Generic[P, R]):
 
     def using(self, **overrides) -> "JobDefinition[P, R]":
         """A copy with other options (queue, priority, delay, ready_at,
-        retry_limit, backoff, retention, unique, client)."""
+        retry_limit, backoff, retention, unique, client, and the Django
+        ``database`` alias of ``enqueue_on_commit``)."""
         return replace(self, options=replace(self.options, **overrides))
 
     def params(self, *args: P.args, **kwargs: P.kwargs) -> dict:
@@ -179,6 +189,16 @@ class JobDefinition(Generic[P, R]):
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs):
         client = self.options.client or default_async_client()
         return await client.enqueue_params(self.params(*args, **kwargs))
+
+    def enqueue_on_commit(self, *args: P.args, **kwargs: P.kwargs):
+        """In a Django transaction, enqueue when it commits, in ONE bulk
+        request with its other jobs (nothing on rollback); at once outside
+        one. Returns a ``Deferred`` whose ``job`` is set once sent."""
+        from .contrib.django.on_commit import enqueue_on_commit
+
+        client = self.options.client or default_client()
+        params = self.params(*args, **kwargs)
+        return enqueue_on_commit(client, params, self.options.database)
 
     def invoke(self, payload) -> R | Awaitable:
         if self.model is not None:

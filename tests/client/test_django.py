@@ -1,7 +1,8 @@
 """The django.tasks backend in a real Django project (tests/client/
 django_project) against a real server: the jobs of one transaction go as
 one bulk request at commit, a rollback sends nothing, and ``manage.py
-zizq_worker`` runs the tasks."""
+zizq_worker`` runs the tasks; and ``@zizq.job`` declarations enqueued on
+commit the same way."""
 
 import json
 import os
@@ -93,3 +94,16 @@ def test_django_tasks_enqueue_on_commit_and_run_in_the_worker(zizq_server, tmp_p
     assert failed["status"] == "READY" and failed["errors"] == ["builtins.ValueError"]
     assert "the warehouse is closed" in failed["traceback"]
     assert failed["task"] == "tests.client.django_project.shop.tasks.failing"
+
+
+def test_declared_jobs_enqueue_on_commit_in_one_bulk_request(zizq_server, tmp_path):
+    client = zizq.Client(url=zizq_server.url)
+    client.reset()
+    env = project_env(zizq_server, tmp_path)
+    before = len(requests(zizq_server))
+    sent = scenario(env, "native", str(tmp_path / "ran"))
+    assert sent["inside"] == [None, None] and sent["dropped"] is None
+    wait_until(lambda: len(requests(zizq_server)) >= before + 2, what="request logs")
+    assert requests(zizq_server)[before:] == ["POST /jobs/bulk", "POST /jobs"]
+    jobs = {job.id: job.payload["args"][1] for job in client.jobs}
+    assert [jobs[i] for i in sent["ids"]] == [1, 2, 3] and len(jobs) == 3

@@ -2,6 +2,7 @@
 failures, retries and kills, a SIGTERM drain that loses and repeats
 nothing, and a server killed and restarted under a running worker."""
 
+import argparse
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import pytest
 
 import zizq_client as zizq
 from zizq_client.testing.server import ZizqServer
+from zizq_client.worker import cli
 
 from . import workload
 from .workload import lines
@@ -243,3 +245,14 @@ def test_processes_share_the_work_and_drain_on_sigterm(zizq_server, tmp_path):
     ran = [line.split() for line in lines(path)]
     assert sorted(int(n) for n, _ in ran) == list(range(20))
     assert len({pid for _, pid in ran}) == 2
+
+
+def test_worker_options_read_auto_prefetch_and_durations():
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    options = parser.parse_args(["--prefetch", "auto", "--shutdown-timeout", "2m"])
+    worker = cli.worker_from(options)
+    assert (worker.prefetch, worker.shutdown_timeout) == (120, 120.0)
+    options = parser.parse_args(["--prefetch", "7", "--shutdown-timeout", "4.5"])
+    worker = cli.worker_from(options)
+    assert (worker.prefetch, worker.shutdown_timeout) == (7, 4.5)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 
+from ..models import to_ms
 from ..transport import ClientConfig
 from .worker import Worker
 
@@ -48,15 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--prefetch",
-        type=int,
+        type=_prefetch,
         default=None,
-        help="jobs delivered ahead (default 2 x all slots)",
+        help="jobs delivered ahead, or auto (default: auto, 2 x all slots)",
     )
     add(
         "--shutdown-timeout",
-        type=float,
+        type=_seconds,
         default=30.0,
-        help="seconds a drain may take before stopping at once (default 30)",
+        help="how long a drain may take before stopping at once: seconds or "
+        "a duration such as 45s or 2m (default 30)",
     )
     add("--processes", type=int, default=1, help="worker processes to run (default 1)")
     add(
@@ -76,6 +78,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("debug", "info", "warning", "error"),
         help="log level (info logs every job's outcome; default info)",
     )
+
+
+def _prefetch(text: str):
+    if text == "auto":
+        return None
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("prefetch must be >= 1 or auto")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        return to_ms(text) / 1000
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def worker_from(options: argparse.Namespace, middleware=()) -> Worker:

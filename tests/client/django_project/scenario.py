@@ -1,6 +1,7 @@
 """Steps of the Django test, each run in a fresh process (Django is set up
 once per process, and the rest of the suite configures another project):
-``enqueue PATH`` and ``result ID``; each prints one JSON line."""
+``enqueue PATH``, ``native PATH`` and ``result ID``; each prints one JSON
+line."""
 
 import json
 import os
@@ -19,6 +20,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist  # noqa: E402
 
 from tests.client.django_project.shop.models import Order  # noqa: E402
 from tests.client.django_project.shop.tasks import failing, fulfil, notify  # noqa: E402
+from tests.client.workload import record  # noqa: E402
 
 
 class Rollback(Exception):
@@ -52,6 +54,32 @@ def enqueue(path: str) -> dict:
     }
 
 
+def native(path: str) -> dict:
+    """``@zizq.job`` declarations enqueued on commit."""
+    with transaction.atomic():
+        first = record.enqueue_on_commit(path, 1)
+        second = record.enqueue_on_commit(path, 2)
+        try:
+            with transaction.atomic():
+                record.enqueue_on_commit(path, -1)
+                raise Rollback
+        except Rollback:
+            pass
+        inside = [first.job, second.job]
+    try:
+        with transaction.atomic():
+            dropped = record.enqueue_on_commit(path, -2)
+            raise Rollback
+    except Rollback:
+        pass
+    third = record.enqueue_on_commit(path, 3)
+    return {
+        "inside": inside,
+        "dropped": dropped.job,
+        "ids": [first.job.id, second.job.id, third.job.id],
+    }
+
+
 def result(job_id: str) -> dict:
     try:
         found = default_task_backend.get_result(job_id)
@@ -67,4 +95,4 @@ def result(job_id: str) -> dict:
 
 if __name__ == "__main__":
     step, argument = sys.argv[1:3]
-    print(json.dumps({"enqueue": enqueue, "result": result}[step](argument)))
+    print(json.dumps({"enqueue": enqueue, "native": native, "result": result}[step](argument)))
