@@ -32,7 +32,9 @@ step: folded payloads, new jobs (``enqueue.apply``), new targets.
 
 import asyncio
 from contextlib import AsyncExitStack
+from functools import partial
 
+from ..defaults import MAX_U64
 from ..errors import Unprocessable
 from ..sandbox import BatchRefused, JqLimitExceeded
 from ..types import READY
@@ -60,8 +62,15 @@ def batched(requests) -> bool:
     return False
 
 
-async def enqueue(store, requests) -> Enqueued:
-    """Write an enqueue call that has batched requests (not yet committed)."""
+async def enqueue(store, requests, write=None) -> Enqueued:
+    """Write an enqueue call that has batched requests (not yet committed).
+
+    ``write(apply)``, if given, is the step that writes (a cron pass): it
+    calls ``apply()``, which writes the plan and returns the call's jobs,
+    beside writes of its own and returns what it likes; or it writes nothing
+    and returns None when its own state changed while jq ran, and so does
+    this.
+    """
     keys = sorted({r.batch.key for r in requests if r.batch is not None})
     async with AsyncExitStack() as held:
         for key in keys:
@@ -71,7 +80,15 @@ async def enqueue(store, requests) -> Enqueued:
             plan = Plan(store, requests, now_ms)
             await plan.evaluate(store)
             if plan.current(store):
-                return plan.apply(store)
+                if write is None:
+                    return plan.apply(store)
+                return write(partial(plan.apply, store))
+
+
+async def check(store, request) -> None:
+    """Compile and dry-run one request's expressions alone (a cron
+    template's, at definition time): ``Refused`` if they fail."""
+    await Plan(store, [request._replace(ready_at=MAX_U64)], 0).evaluate(store)
 
 
 class Plan:
@@ -142,7 +159,7 @@ class Plan:
                     index = starters[ref - 1]
                     requests[index] = requests[index]._replace(payload=payload)
         fresh = [r for i, r in enumerate(requests) if i not in into]
-        made = plain.apply(store, fresh, self.now_ms, claim=_claim)
+        made = plain.apply(store, fresh, self.now_ms, claim=claim)
         return self._results(made, into)
 
     def _results(self, made, into: dict) -> Enqueued:
@@ -181,7 +198,7 @@ def _fold(store, target, payload: bytes) -> None:
     records.save(store, target, READY, target.queue, target.purge_at)
 
 
-def _claim(store, jobs) -> None:
+def claim(store, jobs) -> None:
     """Each new ready batched job becomes its key's target (the last of a
     key in the call is the one that stays); before it is filed, since a
     taker may take it at once."""

@@ -21,6 +21,7 @@ earliest occurrence. The operations themselves are ``store.cron_define``
 """
 
 import asyncio
+import logging
 
 from ..cron.records import (
     decode_entry,
@@ -32,8 +33,10 @@ from ..cron.records import (
 )
 from ..errors import NotFound
 from ..index import TimeIndex
-from . import cron_define, cron_fire
+from . import batch, cron_define, cron_fire
 from .keyspace import prefix_end
+
+logger = logging.getLogger("zizq.cron")
 
 TAG = b"C"
 SCHEDULE_TAG = b"S"
@@ -64,6 +67,9 @@ class Crons:
         self.groups = {}  # name -> CronGroup (its entries by name)
         self.due = TimeIndex()  # due_key -> next_enqueue_at
         self.changed = asyncio.Event()
+        # Whether an entry has had a batch template since start-up: only
+        # then does a pass look for templates that fold (store.cron_fire).
+        self.batched = False
 
     # -- start-up ------------------------------------------------------------
 
@@ -78,6 +84,7 @@ class Crons:
                 continue
             entry = decode_entry(entry_name.decode(), value)
             self.groups[group_name].entries[entry.name] = entry
+            self.batched = self.batched or entry.job.batch is not None
             count += 1
         for key, value in self.store.ks.scan(SCHEDULE_TAG, prefix_end(SCHEDULE_TAG)):
             group_name, _, entry_name = key[1:].decode().partition("\0")
@@ -117,6 +124,7 @@ class Crons:
 
     def save_entry(self, group, entry) -> None:
         group.entries[entry.name] = entry
+        self.batched = self.batched or entry.job.batch is not None
         ks = self.store.ks
         ks.put(entry_key(group.name, entry.name), encode_entry(entry))
         ks.put(schedule_key(group.name, entry.name), encode_schedule(entry))
@@ -196,10 +204,37 @@ class Crons:
     async def fire_due(self, limit: int) -> list:
         """Fire up to ``limit`` due entries (store.cron_fire); returns
         ``(group, entry, next_enqueue_at)`` of each that enqueued a job."""
-        fired = cron_fire.fire_due(self, self._now(), limit)
+        now = self._now()
+        fired = None
+        while fired is None:
+            planned = cron_fire.batched_due(self, now, limit) if self.batched else []
+            if not planned:
+                fired = cron_fire.fire_due(self, now, limit)
+            else:
+                fired = await self._fold(now, limit, planned)
         config = self.store.config
         await self.store.ks.commit(config.enqueue_fsync, config.enqueue_batch_size)
         return fired
+
+    async def _fold(self, now: int, limit: int, planned: list):
+        """A pass whose batch templates fold; None to plan it again.
+
+        A fold that fails (its target's ``fold`` errs or grows the payload
+        past the limit, or jq overruns a bound) cannot be answered with a
+        422: the pass then fires the templates as new jobs, and says so.
+        """
+
+        def write(fold):
+            return cron_fire.fire_due(self, now, limit, planned, fold)
+
+        try:
+            return await batch.enqueue(self.store, planned, write)
+        except batch.Refused as exc:
+            logger.warning(
+                "cron batch fold failed; enqueued without folding",
+                extra={"fields": {"error": exc.message}},
+            )
+            return cron_fire.fire_due(self, now, limit, planned)
 
     def _now(self) -> int:
         return self.store.clock()

@@ -397,13 +397,37 @@ def test_a_unique_template_does_not_enqueue_twice_while_its_job_is_pending(clien
     assert [j["id"] for j in jobs(client)] == [first["id"]]
 
 
-def test_batch_templates_are_refused_until_batches_exist(client):
-    batch = {"key": "b", "when": "true", "fold": "$new"}
-    r = client.put("/crons/g", json={"entries": [entry(job={**JOB, "batch": batch})]})
+def test_a_batch_template_is_dry_run_at_definition_time(client):
+    """API.md 7.6.1: a 400 here, where an enqueue's is a 422."""
+    bad = {"key": "b", "when": "true", "fold": "$new | .a + 1"}
+    template = {**JOB, "payload": "text", "batch": bad}
+    r = client.put("/crons/g", json={"entries": [entry(job=template)]})
     assert (r.status_code, r.json()) == (
         400,
-        {"error": "batched jobs are not supported by this server yet"},
+        {"error": 'batch dry-run: fold: Cannot index string with string ("a")'},
     )
+    bad = {"key": "b", "when": ".[", "fold": "$new"}
+    r = client.post("/crons/g/entries", json=entry(job={**JOB, "batch": bad}))
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("batch expression: when: syntax error")
+    assert client.get("/crons").json() == {"crons": []}
+
+
+def test_a_batch_template_folds_when_it_fires(client):
+    """Each firing folds its payload into the key's pending job."""
+    fold = "$existing | .runs += $new.runs"
+    batch = {"key": "nightly", "when": "true", "fold": fold}
+    template = {**JOB, "payload": {"runs": [1]}, "batch": batch}
+    entries = [entry("b", "* * * * * *", job=template)]
+    r = client.put("/crons/g", json={"entries": entries})
+    assert r.status_code == 200, r.text
+    assert r.json()["entries"][0]["job"]["batch"] == batch
+    (first,) = wait_until(lambda: jobs(client))
+    wait_until(
+        lambda: len(client.get(f"/jobs/{first['id']}").json()["payload"]["runs"]) >= 2
+    )
+    assert [j["id"] for j in jobs(client)] == [first["id"]]
+    assert first["batch"] == batch
 
 
 def test_reset_wipes_cron_groups(client):

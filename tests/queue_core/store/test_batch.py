@@ -475,3 +475,90 @@ def test_the_persisted_entry_names_the_target(store):
         assert deleted == 1 and persisted(store) == {}
 
     run(body())
+
+
+# -- cron entries that carry batch (API.md 7.6.1) -------------------------------
+
+
+def cron_entry(name, *device_ids, **fields):
+    from queue_core.cron import EntryDefinition
+
+    return EntryDefinition(name, "* * * * *", "UTC", None, push(*device_ids, **fields))
+
+
+def test_firing_entries_fold_into_the_keys_target(store, clock):
+    async def body():
+        target, _ = await one(store, push("a"))
+        await store.crons.put_group(
+            "g", None, [cron_entry("e", "b"), cron_entry("f", "c"), cron_entry("p")]
+        )
+        await store.crons.put_group(
+            "h", None, [cron_entry("plain", key="other", when="false")]
+        )
+        clock.advance(60_000)
+        fired = await store.crons.fire_due(1000)
+        assert sorted(name for _, name, _ in fired) == ["e", "f", "p", "plain"]
+        # a, b, c fill the target; the empty one folds in too (3 ids at most).
+        assert ids(store, target.id) == ["a", "b", "c"]
+        assert store.counts == {("q", READY): 2}
+        assert store.totals.enqueued == 2
+        assert set(consistent(store)) == {"k", "other"}
+        assert store.batches["k"] == target.id
+        clock.advance(60_000)
+        await store.crons.fire_due(1000)  # b and c no longer fit: a new target
+        assert store.batches["k"] != target.id
+        assert ids(store, store.batches["k"]) == ["b", "c"]
+
+    run(body())
+
+
+def test_a_pass_planned_while_an_entry_changes_is_planned_again(store, clock):
+    real = store.jq.batch
+
+    async def body():
+        await one(store, push("a"))
+        await store.crons.put_group("g", None, [cron_entry("e", "b")])
+        clock.advance(60_000)
+        changed = []
+
+        async def change_meanwhile(*args):
+            result = await real(*args)
+            if not changed:
+                changed.append(True)
+                await store.crons.put_group("g", None, [cron_entry("e", "z")])
+            return result
+
+        store.jq.batch = change_meanwhile
+        await store.crons.fire_due(1000)
+        assert ids(store, store.batches["k"]) == ["a", "z"]
+
+    run(body())
+
+
+def test_a_fold_that_fails_when_an_entry_fires_makes_a_new_job(store, clock, caplog):
+    async def body():
+        fails = '$new | if .device_ids == ["boom"] then error("no") else $new end'
+        first, _ = await one(store, push("a", fold=fails))
+        await store.crons.put_group("g", None, [cron_entry("e", "boom")])
+        clock.advance(60_000)
+        fired = await store.crons.fire_due(1000)
+        assert [name for _, name, _ in fired] == ["e"]
+        assert ids(store, first.id) == ["a"]
+        assert store.batches["k"] != first.id
+        assert ids(store, store.batches["k"]) == ["boom"]
+
+    run(body())
+    assert "cron batch fold failed" in caplog.text
+
+
+def test_a_template_is_checked_like_an_enqueue(store):
+    async def body():
+        await batch.check(store, push("a"))
+        with pytest.raises(batch.Refused) as caught:
+            await batch.check(store, push("a", fold="$existing, $new"))
+        return caught.value.message
+
+    assert run(body()) == (
+        "batch dry-run: fold: fold expression produced more than one output"
+    )
+    assert store.counts == {}

@@ -6,7 +6,10 @@ validation (``validate_*``, after it) follows API.md 7.6.4's order: the
 group name, duplicate entry names, then per entry its name and template
 rules, then every expression, zone and batch. A template is an enqueue's
 job parameters (decoded by ``serializers.decode_job``) without
-``ready_at``; ``priority`` is filled in (32768) when it is decoded.
+``ready_at``; ``priority`` is filled in (32768) when it is decoded. A
+template's batch is compiled and dry-run against its payload by the
+engine's jq (``batch.check``), a 400 here where an enqueue's is a 422
+(API.md 7.6.1).
 """
 
 import orjson
@@ -14,14 +17,12 @@ import orjson
 from queue_core import cron, names
 from queue_core.cron import EntryDefinition
 from queue_core.errors import InvalidInput
+from queue_core.store import batch
 from queue_core.types import UNIQUE_SCOPES
 
+from ....runtime import runtime
 from ... import fields, serializers
 from ...negotiation import BodyError
-
-# Template options whose enqueue semantics this server does not have yet:
-# a definition using them is refused rather than fired without them.
-NOT_BUILT = (("batch", "batched jobs"),)
 
 
 def decode_group(obj) -> tuple:
@@ -62,7 +63,7 @@ def _paused(obj: dict, required: bool):
     return value
 
 
-def validate_group(name: str, definitions) -> None:
+async def validate_group(name: str, definitions) -> None:
     cron.check_group_name(name)
     seen = set()
     for definition in definitions:
@@ -73,12 +74,12 @@ def validate_group(name: str, definitions) -> None:
     for definition in definitions:
         _validate_rules(definition)
     for definition in definitions:
-        _validate_schedule(definition)
+        await _validate_schedule(definition)
 
 
-def validate_entry(definition: EntryDefinition) -> None:
+async def validate_entry(definition: EntryDefinition) -> None:
     _validate_rules(definition)
-    _validate_schedule(definition)
+    await _validate_schedule(definition)
 
 
 def _validate_rules(definition: EntryDefinition) -> None:
@@ -99,8 +100,10 @@ def _validate_rules(definition: EntryDefinition) -> None:
         )
 
 
-def _validate_schedule(definition: EntryDefinition) -> None:
+async def _validate_schedule(definition: EntryDefinition) -> None:
     cron.check(definition.expression, definition.timezone)
-    for option, feature in NOT_BUILT:
-        if getattr(definition.job, option) is not None:
-            raise InvalidInput(f"{feature} are not supported by this server yet")
+    if definition.job.batch is not None:
+        try:
+            await batch.check(runtime.store, definition.job)
+        except batch.Refused as exc:
+            raise InvalidInput(exc.message) from None

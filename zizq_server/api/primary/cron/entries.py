@@ -23,7 +23,7 @@ async def add_entry(request):
     check_licence()
     group = request.params[0]
     cron.check_group_name(group)
-    bodies.validate_entry(definition)
+    await bodies.validate_entry(definition)
     return 201, render.entry(await runtime.store.crons.add_entry(group, definition))
 
 
@@ -43,7 +43,7 @@ async def put_entry(request):
     cron.check_group_name(group)
     if not name:
         cron.check_entry_name(name)
-    bodies.validate_entry(definition)
+    await bodies.validate_entry(definition)
     entry = await runtime.store.crons.put_entry(group, name, definition)
     return 200, render.entry(entry)
 

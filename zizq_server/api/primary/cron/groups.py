@@ -30,7 +30,7 @@ async def put_group(request):
     paused, definitions = parse_body(body_fmt, bodies.decode_group, body)
     check_licence()
     name = request.params[0]
-    bodies.validate_group(name, definitions)
+    await bodies.validate_group(name, definitions)
     group = await runtime.store.crons.put_group(name, paused, definitions)
     return 200, render.group(group, group.entries.values())
 
