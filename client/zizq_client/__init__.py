@@ -39,7 +39,7 @@ from .jobs import (
     job,
 )
 from .middleware import Middleware
-from .models import Backoff, ErrorRecord, Job, Retention, Unique
+from .models import Backoff, Batch, ErrorRecord, Job, Retention, Unique
 from .query import AsyncQuery, Query
 from .transport import ClientConfig
 from .worker import RetryDelays, Worker
@@ -49,7 +49,7 @@ __all__ = [
     "AsyncClient", "Client", "ClientConfig", "configure", "default_client",
     "default_async_client",
     # declaring and enqueueing
-    "Backoff", "Bulk", "JobDefinition", "Retention", "Unique", "bulk",
+    "Backoff", "Batch", "Bulk", "JobDefinition", "Retention", "Unique", "bulk",
     "enqueue_raw", "job",
     # running
     "JobContext", "Kill", "Middleware", "Retry", "RetryDelays", "Worker",

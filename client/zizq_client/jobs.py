@@ -22,7 +22,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from . import payloads, registry
 from .client import AsyncClient, Client
-from .models import Backoff, Retention, Unique
+from .models import Backoff, Batch, Retention, Unique
 from .params import job_params
 from .transport import ClientConfig
 
@@ -97,6 +97,7 @@ class JobOptions:
     backoff: Backoff | None = None
     retention: Retention | None = None
     unique: Unique | None = None
+    batch: Batch | None = None
     delay: Any = None
     ready_at: Any = None
     client: Any = None
@@ -128,7 +129,7 @@ class JobDefinition(Generic[P, R]):
 
     def using(self, **overrides) -> "JobDefinition[P, R]":
         """A copy with other options (queue, priority, delay, ready_at,
-        retry_limit, backoff, retention, unique, client, and the Django
+        retry_limit, backoff, retention, unique, batch, client, and the Django
         ``database`` alias of ``enqueue_on_commit``)."""
         return replace(self, options=replace(self.options, **overrides))
 
@@ -149,6 +150,7 @@ class JobDefinition(Generic[P, R]):
             retention=o.retention,
             unique_key=self.unique_key(payload) if unique else None,
             unique_while=unique.while_ if unique else None,
+            batch=o.batch.to_wire(payload) if o.batch else None,
         )
 
     def payload(self, *args: P.args, **kwargs: P.kwargs):
@@ -217,6 +219,7 @@ def job(
     backoff: Backoff | None = None,
     retention: Retention | None = None,
     unique: Unique | None = None,
+    batch: Batch | None = None,
     throws: tuple = (),
 ):
     """Declare a job; ``type`` defaults to ``"module.function"``. Exceptions
@@ -230,6 +233,7 @@ def job(
             backoff=backoff,
             retention=retention,
             unique=unique,
+            batch=batch,
         )
         type_name = type or f"{fn.__module__}.{fn.__qualname__}"
         definition = JobDefinition(fn, type_name, options, tuple(throws))

@@ -96,6 +96,22 @@ class Unique:
     key: object = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A batched job (pro): while an earlier job of the same ``key`` is
+    still ready, an enqueue whose ``when`` (jq over ``$existing`` and
+    ``$new``) holds is folded into it by ``fold``. ``key`` is a string or
+    a function of the payload (``lambda p: f"push:{p['platform']}"``)."""
+
+    key: object
+    when: str
+    fold: str
+
+    def to_wire(self, payload) -> dict:
+        key = self.key(payload) if callable(self.key) else self.key
+        return {"key": str(key), "when": self.when, "fold": self.fold}
+
+
 class Job:
     """A job as the server describes it (``payload`` only where sent).
 
