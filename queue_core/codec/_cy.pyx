@@ -937,10 +937,24 @@ cdef int _json_middle(_Buf* b, object job, object payload) except -1:
 cdef int _json_end(_Buf* b, object job, const char* extra) except -1:
     """``_json_tail`` from ``unique_key`` to the closing brace, with
     ``extra`` before ``batch``."""
+    if _json_key(b, job):
+        return _PUNT
+    return _json_rest(b, job, extra)
+
+
+cdef inline int _json_key(_Buf* b, object job) except -1:
+    """``_json_end``'s ``unique_key`` field, if the job has a key."""
     cdef object v = _get(job, F_UNIQUE_KEY)
-    if v is not None and (
-        _json_field(b, b'"unique_key":', v)
-        or _json_field(b, b'"unique_while":', _get(job, F_UNIQUE_WHILE))
+    if v is None:
+        return _OK
+    return _json_field(b, b'"unique_key":', v)
+
+
+cdef int _json_rest(_Buf* b, object job, const char* extra) except -1:
+    """``_json_end`` after the key: from ``unique_while`` (if keyed) on."""
+    cdef object v
+    if _get(job, F_UNIQUE_KEY) is not None and _json_field(
+        b, b'"unique_while":', _get(job, F_UNIQUE_WHILE)
     ):
         return _PUNT
     if extra != NULL:
@@ -1023,11 +1037,13 @@ def bulk_enqueued_to_json(jobs, duplicates=None):
     buffer. A bulk's jobs mostly differ only by id (or, with unique keys,
     by id and key), so a confirmation copies what it can from the one just
     written: the part from ``type`` to ``completed_at`` when those slots
-    are the very objects its predecessor had, and the rest too when its key,
-    scope, batch and duplicate flag are the same as well."""
+    are the very objects its predecessor had; then the rest too when its
+    key, scope, batch and duplicate flag are the same as well, or all of the
+    rest after its own key when both have keys and only the keys differ."""
     cdef _Buf b
     cdef object last = None
     cdef Py_ssize_t n = len(jobs), i, tail = 0, middle_size = 0, tail_size = 0
+    cdef Py_ssize_t rest = 0, rest_size = 0  # the end after the key field
     cdef int flags, last_flags = 0
     if duplicates is not None and (
         type(duplicates) is not list or len(duplicates) != n
@@ -1053,19 +1069,35 @@ def bulk_enqueued_to_json(jobs, duplicates=None):
                 if flags == last_flags and _same_slots(job, last, F_UNIQUE_KEY, F_PAYLOAD):
                     _copy(&b, tail + middle_size, tail_size - middle_size)
                     tail = b.size - tail_size
-                else:
+                    last = job
+                    continue
+                if (
+                    flags == last_flags
+                    and _same_slots(job, last, F_UNIQUE_WHILE, F_PAYLOAD)
+                    and _get(job, F_UNIQUE_KEY) is not None
+                    and _get(last, F_UNIQUE_KEY) is not None
+                ):
+                    rest = tail + tail_size - rest_size  # where ``last``'s is
                     tail = b.size - middle_size
-                    if _json_end(&b, job, _ENQUEUED_FLAGS[flags]):
+                    if _json_key(&b, job):
                         return _py.bulk_enqueued_to_json(jobs, duplicates)
+                    _copy(&b, rest, rest_size)
                     tail_size = b.size - tail
+                    last = job
+                    continue
+                tail = b.size - middle_size
             else:
                 tail = b.size
                 if _json_middle(&b, job, None):
                     return _py.bulk_enqueued_to_json(jobs, duplicates)
                 middle_size = b.size - tail
-                if _json_end(&b, job, _ENQUEUED_FLAGS[flags]):
-                    return _py.bulk_enqueued_to_json(jobs, duplicates)
-                tail_size = b.size - tail
+            if _json_key(&b, job):
+                return _py.bulk_enqueued_to_json(jobs, duplicates)
+            rest_size = b.size
+            if _json_rest(&b, job, _ENQUEUED_FLAGS[flags]):
+                return _py.bulk_enqueued_to_json(jobs, duplicates)
+            rest_size = b.size - rest_size
+            tail_size = b.size - tail
             last, last_flags = job, flags
         _put(&b, b"]}", 2)
         return _close(&b)

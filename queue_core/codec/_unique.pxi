@@ -11,6 +11,8 @@
 # unknown scope) goes through the reference's own code, so results and
 # errors stay identical.
 
+from cpython.dict cimport PyDict_SetDefault
+
 cdef dict _SCOPE_BYTES = _py.UNIQUE_SCOPE_BYTES
 cdef object _DEFAULT_UNIQUE_WHILE = DEFAULT_UNIQUE_WHILE
 
@@ -22,19 +24,22 @@ cdef inline object _unique_key_of(object request):
 
 
 def plan_unique(requests, dict held, holder):
-    """``_py.plan_unique``."""
-    cdef dict first = {}
+    """``_py.plan_unique``, with the call's keys in a dict sized for them,
+    each key's first look-up there also its insertion (``setdefault``)."""
+    cdef dict first = _PyDict_NewPresized(_length(requests))
     cdef list fresh = None, outcomes = None
-    cdef Py_ssize_t i = -1, index
+    cdef Py_ssize_t i = -1
     cdef PyObject* found
-    cdef object duplicate
+    cdef object duplicate, index
     for request in requests:
         i += 1
         unique_key = _unique_key_of(request)
+        index = i if outcomes is None else len(fresh)
         duplicate = None
         if unique_key is not None:
-            found = PyDict_GetItemWithError(first, unique_key)
-            if found != NULL:
+            # Every index already in ``first`` is below ``index``.
+            found = PyDict_SetDefault(first, unique_key, index)
+            if found != <PyObject*>index:
                 duplicate = <object>found
                 if PyLong_CheckExact(duplicate):
                     duplicate = ~duplicate
@@ -48,15 +53,17 @@ def plan_unique(requests, dict held, holder):
             if outcomes is None:
                 fresh, outcomes = list(requests[:i]), list(range(i))
             outcomes.append(duplicate)
-            continue
-        index = i
-        if outcomes is not None:
-            index = len(fresh)
+        elif outcomes is not None:
             fresh.append(request)
             outcomes.append(index)
-        if unique_key is not None:
-            first[unique_key] = index
     return (requests if outcomes is None else fresh), outcomes
+
+
+cdef Py_ssize_t _length(object requests):
+    try:
+        return len(requests)
+    except TypeError:
+        return 0
 
 
 def claim_unique(jobs, dict held, dict writes):

@@ -627,15 +627,22 @@ def test_bulk_confirmations_of_jobs_alike_but_for_their_ids(
 @TWINS
 @given(
     job=JOBS,
-    keys=st.lists(st.sampled_from(["k", "l", None]), min_size=2, max_size=5),
+    keys=st.lists(
+        st.sampled_from(
+            [("k", "queued"), ("l", "queued"), ("m", "exists"), (None, None)]
+        ),
+        min_size=2,
+        max_size=6,
+    ),
     data=st.data(),
 )
 def test_bulk_confirmations_with_keys_and_duplicate_flags(codec_impl, job, keys, data):
-    # A unique bulk: jobs alike but for id, key and duplicate flag; the
-    # compiled twin copies the part before the key, or all after the id.
+    # A unique bulk: jobs alike but for id, key, scope and duplicate flag;
+    # the compiled twin copies the part before the key, all after the id,
+    # or all after the key.
     jobs = [
-        _with(job, id=f"{i:025d}", unique_key=key, unique_while=key and "queued")
-        for i, key in enumerate(keys)
+        _with(job, id=f"{i:025d}", unique_key=key, unique_while=scope)
+        for i, (key, scope) in enumerate(keys)
     ]
     flags = data.draw(st.lists(st.booleans(), min_size=len(jobs), max_size=len(jobs)))
     confirmations = [_py.enqueued_to_obj(j, f, False) for j, f in zip(jobs, flags)]
