@@ -107,3 +107,9 @@ def test_declared_jobs_enqueue_on_commit_in_one_bulk_request(zizq_server, tmp_pa
     assert requests(zizq_server)[before:] == ["POST /jobs/bulk", "POST /jobs"]
     jobs = {job.id: job.payload["args"][1] for job in client.jobs}
     assert [jobs[i] for i in sent["ids"]] == [1, 2, 3] and len(jobs) == 3
+
+
+def test_sync_jobs_run_between_close_old_connections(zizq_server, tmp_path):
+    env = project_env(zizq_server, tmp_path)
+    seen = scenario(env, "connections", "-")
+    assert seen == {"opened": True, "fresh": [True], "closed_after": True}

@@ -152,7 +152,7 @@ def configure_logging(level: str) -> None:
     )
 
 
-def main(argv=None, command=None) -> int:
+def main(argv=None, command=None, middleware=()) -> int:
     """Run the worker; ``command`` is how to start one more copy of this
     command for ``--processes`` (default: this module)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -171,7 +171,7 @@ def main(argv=None, command=None) -> int:
     sys.path.insert(0, os.getcwd())
     for module in options.modules:
         importlib.import_module(module)
-    return worker_from(options).run()
+    return worker_from(options, middleware).run()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Steps of the Django test, each run in a fresh process (Django is set up
 once per process, and the rest of the suite configures another project):
-``enqueue PATH``, ``native PATH`` and ``result ID``; each prints one JSON
-line."""
+``enqueue PATH``, ``native PATH``, ``connections -`` and ``result ID``;
+each prints one JSON line."""
 
 import json
 import os
@@ -14,13 +14,14 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django_tasks import default_task_backend  # noqa: E402
 from django_tasks.exceptions import TaskResultDoesNotExist  # noqa: E402
 
 from tests.client.django_project.shop.models import Order  # noqa: E402
 from tests.client.django_project.shop.tasks import failing, fulfil, notify  # noqa: E402
 from tests.client.workload import record  # noqa: E402
+from zizq_client.contrib.django.connections import CloseOldConnections  # noqa: E402
 
 
 class Rollback(Exception):
@@ -80,6 +81,26 @@ def native(path: str) -> dict:
     }
 
 
+def connections(_: str) -> dict:
+    """A sync job under ``CloseOldConnections`` starts on a fresh database
+    connection and leaves none open (``CONN_MAX_AGE`` is 0 here)."""
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    Order.objects.count()
+    opened = connection.connection is not None
+    inside = []
+
+    def job(_job):
+        inside.append(connection.connection is None)
+        return Order.objects.count()
+
+    CloseOldConnections().dispatch(None, job)
+    return {
+        "opened": opened,
+        "fresh": inside,
+        "closed_after": connection.connection is None,
+    }
+
+
 def result(job_id: str) -> dict:
     try:
         found = default_task_backend.get_result(job_id)
@@ -95,4 +116,10 @@ def result(job_id: str) -> dict:
 
 if __name__ == "__main__":
     step, argument = sys.argv[1:3]
-    print(json.dumps({"enqueue": enqueue, "native": native, "result": result}[step](argument)))
+    steps = {
+        "enqueue": enqueue,
+        "native": native,
+        "connections": connections,
+        "result": result,
+    }
+    print(json.dumps(steps[step](argument)))

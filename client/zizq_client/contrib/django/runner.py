@@ -1,15 +1,14 @@
 """Running ``django.tasks`` functions in the Zizq worker.
 
 A resolver maps a job type that is a task's ``module_path`` onto the task;
-sync tasks run in the worker's threads between ``close_old_connections()``
-calls (as Django's request cycle does, so a thread never keeps a broken or
-stale connection), async tasks on the loop. ``takes_context`` tasks get a
-``TaskContext`` whose result reports the job's id and attempt.
+sync tasks run in the worker's threads (``connections.CloseOldConnections``
+closes stale database connections around them, as around every sync job),
+async tasks on the loop. ``takes_context`` tasks get a ``TaskContext``
+whose result reports the job's id and attempt.
 """
 
 from inspect import iscoroutinefunction
 
-from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
 from ...context import current_job
@@ -32,13 +31,7 @@ class TaskTarget:
         args, kwargs = arguments_of(payload)
         if self.task.takes_context:
             args = [self._context(args, kwargs), *args]
-        if self.is_async:
-            return self.task.func(*args, **kwargs)
-        close_old_connections()
-        try:
-            return self.task.func(*args, **kwargs)
-        finally:
-            close_old_connections()
+        return self.task.func(*args, **kwargs)
 
     def _context(self, args, kwargs) -> TaskContext:
         job = current_job()

@@ -1,13 +1,16 @@
 """``manage.py zizq_worker``: the ``zizq-worker`` command inside a Django
 project, with the same options; modules named as arguments are imported
-first (``@job`` declarations outside the apps), and ``django.tasks``
-functions are found by their module path."""
+first (``@job`` declarations outside the apps), ``django.tasks``
+functions are found by their module path, and stale database connections
+are closed around every sync job (``CloseOldConnections``)."""
 
 import sys
 
 from django.core.management.base import BaseCommand
 
 from zizq_client.worker import cli
+
+from ...connections import CloseOldConnections
 
 
 class Command(BaseCommand):
@@ -19,7 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         argv = [*options["modules"], *self._flags(options)]
-        status = cli.main(argv, command=[sys.executable, sys.argv[0], "zizq_worker"])
+        status = cli.main(
+            argv,
+            command=[sys.executable, sys.argv[0], "zizq_worker"],
+            middleware=[CloseOldConnections()],
+        )
         if status:
             raise SystemExit(status)
 
