@@ -27,10 +27,6 @@ from .errors import PayloadInvalid
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
 
-def _is_typeddict(hint) -> bool:
-    return typing.is_typeddict(hint)
-
-
 def _is_pydantic(hint) -> bool:
     return isinstance(hint, type) and all(
         hasattr(hint, name)
@@ -40,20 +36,20 @@ def _is_pydantic(hint) -> bool:
 
 def _is_model(hint) -> bool:
     is_dataclass = isinstance(hint, type) and dataclasses.is_dataclass(hint)
-    return is_dataclass or _is_typeddict(hint) or _is_pydantic(hint)
+    return is_dataclass or typing.is_typeddict(hint) or _is_pydantic(hint)
 
 
 def load(value, hint, path: str = "payload"):
     """``value`` (decoded JSON) as ``hint``: dataclasses built, everything
     checked; ``PayloadInvalid`` naming the first bad place."""
-    if hint is Any or hint is inspect.Parameter.empty:
+    if hint is Any:
         return value
     if _is_pydantic(hint):
         try:
             return hint.model_validate(value)
         except ValueError as exc:
             raise PayloadInvalid(f"{path}: {exc}") from exc
-    if dataclasses.is_dataclass(hint) or _is_typeddict(hint):
+    if dataclasses.is_dataclass(hint) or typing.is_typeddict(hint):
         return _load_object(value, hint, path)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Union or origin is types.UnionType:
@@ -114,7 +110,7 @@ def _load_map(value, args: tuple, path: str):
 
 
 def _required(cls) -> set:
-    if _is_typeddict(cls):
+    if typing.is_typeddict(cls):
         return set(cls.__required_keys__)
     return {
         f.name
@@ -135,14 +131,14 @@ def _load_object(value, cls, path: str):
     if missing:
         raise PayloadInvalid(f"{path}: missing field {missing[0]!r}")
     fields = {k: load(v, hints[k], f"{path}.{k}") for k, v in value.items()}
-    return fields if _is_typeddict(cls) else cls(**fields)
+    return fields if typing.is_typeddict(cls) else cls(**fields)
 
 
 def schema(hint) -> dict:
     """The JSON Schema of values of ``hint`` (``{}``: anything)."""
     if _is_pydantic(hint):
         return hint.model_json_schema()
-    if dataclasses.is_dataclass(hint) or _is_typeddict(hint):
+    if dataclasses.is_dataclass(hint) or typing.is_typeddict(hint):
         return _object_schema(hint)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Union or origin is types.UnionType:
