@@ -28,10 +28,20 @@ interleave. A target taken while the call was out is noticed after it
 (the key's target changed) and the call is planned again, which then finds
 no target for that key. Then everything is written in one synchronous
 step: folded payloads, new jobs (``enqueue.apply``), new targets.
+
+Folds into one key are serial, so a call's wait is a jq round trip per
+call ahead of it. Calls are therefore planned in rounds (``Rounds``): the
+calls that arrive while a round is out wait for the next one, which plans
+them all as one bulk, in arrival order, with one sandbox call and one
+write step, so 16 producers folding into one key cost a round trip per
+16 folds, not per fold. Each call still gets its own answer: a call
+refused in a round (its index names it) fails alone and the round is
+planned again without it; a bound overrun, which names no request, has
+the round's calls planned one by one, so only the call that overran fails.
 """
 
 import asyncio
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 from ..defaults import MAX_U64
@@ -71,18 +81,80 @@ async def enqueue(store, requests, write=None) -> Enqueued:
     and returns None when its own state changed while jq ran, and so does
     this.
     """
-    keys = sorted({r.batch.key for r in requests if r.batch is not None})
-    async with AsyncExitStack() as held:
-        for key in keys:
-            await held.enter_async_context(_lock(store, key))
-        while True:
-            now_ms = store.clock()
-            plan = Plan(store, requests, now_ms)
-            await plan.evaluate(store)
-            if plan.current(store):
-                if write is None:
-                    return plan.apply(store)
-                return write(partial(plan.apply, store))
+    if write is None:
+        return await store.batch_rounds.submit(requests)
+    async with _locked(store, [requests]):
+        plan = await _current_plan(store, requests)
+        return write(partial(plan.apply, store))
+
+
+async def _current_plan(store, requests):
+    """The requests planned and evaluated, with the targets still current
+    (held keys' locks)."""
+    while True:
+        plan = Plan(store, requests, store.clock())
+        await plan.evaluate(store)
+        if plan.current(store):
+            return plan
+
+
+class Rounds:
+    """The enqueue calls waiting for the next round, and the round runner."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.waiting = []  # (requests, future) in arrival order
+        self.runner = None  # the task running rounds, while there is one
+
+    async def submit(self, requests) -> Enqueued:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((requests, future))
+        if self.runner is None:
+            self.runner = asyncio.ensure_future(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self.waiting:
+                calls, self.waiting = self.waiting, []
+                calls = [call for call in calls if not call[1].done()]
+                if calls:
+                    await self._round(calls)
+        finally:
+            self.runner = None
+
+    async def _round(self, calls: list) -> None:
+        try:
+            async with _locked(self.store, [requests for requests, _ in calls]):
+                await self._write(calls)
+        except asyncio.CancelledError:  # the loop is ending
+            for _, future in calls:
+                future.cancel()
+            raise
+        except Exception as exc:  # storage, a closed pool
+            for _, future in calls:
+                _settle(future, exc)
+
+    async def _write(self, calls: list) -> None:
+        """Plan the calls as one, dropping each refused one, and answer them."""
+        store = self.store
+        while calls:
+            requests = [r for call_requests, _ in calls for r in call_requests]
+            try:
+                plan = await _current_plan(store, requests)
+            except Refused as exc:
+                if exc.index is None and len(calls) > 1:
+                    for call in calls:
+                        await self._write([call])
+                    return
+                calls = _refuse(calls, exc)
+                continue
+            enqueued, start = plan.apply(store), 0
+            for call_requests, future in calls:
+                end = start + len(call_requests)
+                _settle(future, _part(enqueued, start, end))
+                start = end
+            return
 
 
 async def check(store, request) -> None:
@@ -207,6 +279,47 @@ def claim(store, jobs) -> None:
         if job.batch is not None and job.status == READY:
             store.batches[job.batch.key] = job.id
             writes[TAG + job.batch.key.encode()] = job.id.encode()
+
+
+def _refuse(calls: list, exc: Refused) -> list:
+    """Fail the call the refusal names (all of them: a lone one); the rest."""
+    start = 0
+    for n, (call_requests, future) in enumerate(calls):
+        end = start + len(call_requests)
+        if exc.index is None or exc.index < end:
+            index = None if exc.index is None else exc.index - start
+            _settle(future, Refused(exc.message, index))
+            return calls[:n] + calls[n + 1 :]
+        start = end
+    return []
+
+
+def _part(enqueued: Enqueued, start: int, end: int) -> Enqueued:
+    return Enqueued(
+        enqueued[start:end],
+        enqueued.duplicates[start:end],
+        enqueued.folded[start:end],
+    )
+
+
+def _settle(future, outcome) -> None:
+    if future.done():  # its caller is gone
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+@asynccontextmanager
+async def _locked(store, calls):
+    """The locks of every batch key of ``calls`` (lists of requests), taken
+    in key order."""
+    keys = {r.batch.key for requests in calls for r in requests if r.batch is not None}
+    async with AsyncExitStack() as held:
+        for key in sorted(keys):
+            await held.enter_async_context(_lock(store, key))
+        yield
 
 
 class _lock:

@@ -67,6 +67,7 @@ class Store:
         self.unique = {}  # unique key -> holder id (store/unique.py)
         self.batches = {}  # batch key -> target id (store/batch.py)
         self.batch_locks = {}  # batch key -> [its lock, users] (store/batch.py)
+        self.batch_rounds = batch.Rounds(self)  # batched enqueues' next round
         self.dispatcher = Dispatcher(self)
         self.feed = None  # the dashboard feed, while /events has clients
         self.schedule_changed = asyncio.Event()

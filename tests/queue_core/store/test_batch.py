@@ -562,3 +562,94 @@ def test_a_template_is_checked_like_an_enqueue(store):
         "batch dry-run: fold: fold expression produced more than one output"
     )
     assert store.counts == {}
+
+
+# -- rounds: concurrent calls planned together, answered apart -------------------
+
+
+async def outcomes(store, *calls):
+    """Each call's ``[(job, folded)]``, or its Refused, when sent at once."""
+    results = await asyncio.gather(
+        *(enqueue(store, *call) for call in calls), return_exceptions=True
+    )
+    assert store.batch_locks == {} and store.batch_rounds.runner is None
+    return results
+
+
+def test_concurrent_calls_fold_in_arrival_order(store):
+    async def body():
+        first, _ = await one(store, push("a"))
+        got = await outcomes(store, [push("b")], [push("c"), plain()], [push("d")])
+        assert [[f for _, f in r] for r in got] == [[True], [True, False], [False]]
+        assert got[0][0][0].id == got[1][0][0].id == first.id
+        assert ids(store, first.id) == ["a", "b", "c"]
+        assert ids(store, got[2][0][0].id) == ["d"]
+        assert consistent(store) == {"k": got[2][0][0].id}
+
+    run(body())
+
+
+def test_a_refused_call_fails_alone(store):
+    async def body():
+        first, _ = await one(store, push("a"))
+        fails = (  # not in a dry-run, where $existing is $new
+            'if $existing != $new and $new.device_ids == ["w"] then error("no w") '
+            "else $existing | .device_ids += ($new | .device_ids) end"
+        )
+        got = await outcomes(
+            store,
+            [push("b")],
+            [plain(), push("c", fold="$existing, $new")],  # dry-run: 422
+            [push("x", key="f", fold=fails)],
+            [push("y", key="f")],
+            [push("w", key="f")],  # the target's fold fails
+            [push("z", key="f")],
+        )
+        assert isinstance(got[1], batch.Refused) and got[1].index == 1
+        assert got[1].message.startswith("batch dry-run: fold:")
+        assert isinstance(got[4], batch.Refused) and got[4].index == 0
+        assert got[4].message == "batch fold failed: no w"
+        assert [f for _, f in got[0]] == [True]
+        assert [[f for _, f in got[n]] for n in (2, 3, 5)] == [[False], [True], [True]]
+        assert ids(store, first.id) == ["a", "b"]
+        assert ids(store, got[2][0][0].id) == ["x", "y", "z"]
+        assert store.counts == {("q", READY): 2}
+
+    run(body())
+
+
+def test_a_runaway_in_a_round_fails_only_its_call(tmp_path, clock):
+    store = Store(str(tmp_path / "d"), clock=clock, jq=JqPool(time_limit_ms=100))
+    store.recover()
+    try:
+
+        async def body():
+            return await outcomes(
+                store,
+                [push("a")],
+                [push("b", key="loop", when="def f: f; f")],
+                [push("c")],
+            )
+
+        got = run(body())
+        assert isinstance(got[1], batch.Refused) and got[1].index is None
+        assert [f for _, f in got[0]] == [False] and [f for _, f in got[2]] == [True]
+        assert ids(store, got[0][0][0].id) == ["a", "c"]
+    finally:
+        store.close()
+
+
+def test_a_round_mixes_unique_keys_and_batches(store):
+    async def body():
+        got = await outcomes(
+            store,
+            [plain(unique_key="u"), push("a")],
+            [plain(unique_key="u"), push("b")],
+        )
+        (u1, f1), (a, fa) = got[0]
+        (u2, f2), (b, fb) = got[1]
+        assert u1.id == u2.id and a.id == b.id and (fa, fb) == (False, True)
+        jobs = await store.enqueue([plain(unique_key="u"), push("c")])
+        assert jobs.duplicates == [True, False] and jobs.folded == [False, True]
+
+    run(body())
