@@ -57,6 +57,9 @@ DEFAULT_MAX_REQUEST_BODY_SIZE_BYTES = 16 * 1024 * 1024
 # The largest payload a batch fold may make (API.md 7.2.5): a payload that
 # arrived whole could not have been larger than the default body limit.
 DEFAULT_MAX_PAYLOAD_SIZE_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE_BYTES
+# Requests of concurrent batched enqueues planned in one round (one jq call,
+# one write step; store/batch.py), as many as one commit coalesces.
+BATCH_ROUND_REQUESTS = DEFAULT_ENQUEUE_BATCH_SIZE
 
 DEFAULT_LOG_LEVEL = "info"
 DEFAULT_LOG_ROTATION = "daily"

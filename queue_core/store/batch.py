@@ -44,7 +44,7 @@ import asyncio
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
-from ..defaults import MAX_U64
+from ..defaults import BATCH_ROUND_REQUESTS, MAX_U64
 from ..errors import Unprocessable
 from ..sandbox import BatchRefused, JqLimitExceeded
 from ..types import READY
@@ -73,9 +73,12 @@ def batched(requests) -> bool:
 
 
 async def enqueue(store, requests, write=None) -> Enqueued:
-    """Write an enqueue call that has batched requests (not yet committed).
+    """Write an enqueue call that has batched requests (not yet committed),
+    in the next round.
 
-    ``write(apply)``, if given, is the step that writes (a cron pass): it
+    ``write(apply)``, if given, is the step that writes (a cron pass), and
+    the call is planned alone, under its keys' locks, so never beside an
+    enqueue's round: it
     calls ``apply()``, which writes the plan and returns the call's jobs,
     beside writes of its own and returns what it likes; or it writes nothing
     and returns None when its own state changed while jq ran, and so does
@@ -116,12 +119,23 @@ class Rounds:
     async def _run(self) -> None:
         try:
             while self.waiting:
-                calls, self.waiting = self.waiting, []
-                calls = [call for call in calls if not call[1].done()]
+                calls = self._next_round()
                 if calls:
                     await self._round(calls)
         finally:
             self.runner = None
+
+    def _next_round(self) -> list:
+        """The waiting calls, in order, up to ``BATCH_ROUND_REQUESTS``
+        requests (one call at least); calls whose caller left are dropped."""
+        taken, size = 0, 0
+        for requests, future in self.waiting:
+            if taken and size + len(requests) > BATCH_ROUND_REQUESTS:
+                break
+            taken += 1
+            size += len(requests)
+        calls, self.waiting = self.waiting[:taken], self.waiting[taken:]
+        return [call for call in calls if not call[1].done()]
 
     async def _round(self, calls: list) -> None:
         try:

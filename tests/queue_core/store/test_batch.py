@@ -653,3 +653,22 @@ def test_a_round_mixes_unique_keys_and_batches(store):
         assert jobs.duplicates == [True, False] and jobs.folded == [False, True]
 
     run(body())
+
+
+def test_a_round_takes_a_bounded_number_of_requests(store, monkeypatch):
+    monkeypatch.setattr(batch, "BATCH_ROUND_REQUESTS", 2)
+    real, sizes = store.jq.batch, []
+
+    async def counting(checks, chains, max_bytes):
+        sizes.append(len(checks))
+        return await real(checks, chains, max_bytes)
+
+    store.jq.batch = counting
+
+    async def body():
+        calls = [push("a")], [push("b")], [push("c"), push("d")], [push("e")]
+        await outcomes(store, *calls)
+
+    run(body())
+    # All four wait when the first round starts; a call is never split.
+    assert sizes == [2, 2, 1]
