@@ -89,6 +89,24 @@ def arguments_of(payload) -> tuple:
     return [payload], {}
 
 
+def unique_key_for(type_name: str, fn, key, payload, model=None) -> str:
+    """A unique job's key: ``key`` itself when a string, else the type name
+    plus a SHA-256 of the arguments (or a typed payload's fields) named in
+    ``key``, or of all of them when it is None."""
+    if isinstance(key, str):
+        return key
+    if model is not None:
+        covered = payload if key is None else {name: payload[name] for name in key}
+    elif key is None:
+        covered = [payload["args"], payload["kwargs"]]
+    else:
+        bound = inspect.signature(fn).bind(*payload["args"], **payload["kwargs"])
+        bound.apply_defaults()
+        covered = [[], {name: bound.arguments[name] for name in key}]
+    data = json.dumps(covered, sort_keys=True, separators=(",", ":"))
+    return f"{type_name}:{hashlib.sha256(data.encode()).hexdigest()}"
+
+
 @dataclass(frozen=True)
 class JobOptions:
     queue: str = "default"
@@ -167,22 +185,8 @@ class JobDefinition(Generic[P, R]):
         return self.model.schema()
 
     def unique_key(self, payload) -> str:
-        """The type name plus a SHA-256 of the arguments (or a typed
-        payload's fields) the key covers."""
         key = self.options.unique.key
-        if isinstance(key, str):
-            return key
-        if self.model is not None:
-            covered = payload if key is None else {name: payload[name] for name in key}
-        elif key is None:
-            covered = [payload["args"], payload["kwargs"]]
-        else:
-            args, kwargs = payload["args"], payload["kwargs"]
-            bound = inspect.signature(self.fn).bind(*args, **kwargs)
-            bound.apply_defaults()
-            covered = [[], {name: bound.arguments[name] for name in key}]
-        data = json.dumps(covered, sort_keys=True, separators=(",", ":"))
-        return f"{self.type_name}:{hashlib.sha256(data.encode()).hexdigest()}"
+        return unique_key_for(self.type_name, self.fn, key, payload, self.model)
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs):
         client = self.options.client or default_client()

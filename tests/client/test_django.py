@@ -113,3 +113,17 @@ def test_sync_jobs_run_between_close_old_connections(zizq_server, tmp_path):
     env = project_env(zizq_server, tmp_path)
     seen = scenario(env, "connections", "-")
     assert seen == {"opened": True, "fresh": [True], "closed_after": True}
+
+
+def test_zizq_options_given_to_task_reach_the_job(zizq_server, tmp_path):
+    client = zizq.Client(url=zizq_server.url)
+    client.reset()
+    sent = scenario(project_env(zizq_server, tmp_path), "options", "-")
+    job = client.get(sent["id"])
+    assert (job.queue, job.retry_limit) == ("mail", 2)
+    assert job.retention == {"dead_ms": 86_400_000}
+    assert job.backoff == {"exponent": 2.0, "base_ms": 1000, "jitter_ms": 0}
+    one, two = sent["unique"]
+    assert one["unique_while"] == "active"
+    assert one["unique_key"] == two["unique_key"]
+    assert one["unique_key"].startswith("tests.client.django_project.shop.tasks.invoice:")

@@ -1,7 +1,7 @@
 """Steps of the Django test, each run in a fresh process (Django is set up
 once per process, and the rest of the suite configures another project):
-``enqueue PATH``, ``native PATH``, ``connections -`` and ``result ID``;
-each prints one JSON line."""
+``enqueue PATH``, ``native PATH``, ``options PATH``, ``connections -`` and
+``result ID``; each prints one JSON line."""
 
 import json
 import os
@@ -19,7 +19,13 @@ from django_tasks import default_task_backend  # noqa: E402
 from django_tasks.exceptions import TaskResultDoesNotExist  # noqa: E402
 
 from tests.client.django_project.shop.models import Order  # noqa: E402
-from tests.client.django_project.shop.tasks import failing, fulfil, notify  # noqa: E402
+from tests.client.django_project.shop.tasks import (  # noqa: E402
+    failing,
+    fulfil,
+    invoice,
+    notify,
+    remind,
+)
 from tests.client.workload import record  # noqa: E402
 from zizq_client.contrib.django.connections import CloseOldConnections  # noqa: E402
 
@@ -81,6 +87,16 @@ def native(path: str) -> dict:
     }
 
 
+def options(path: str) -> dict:
+    """Zizq's options given to ``@task``: one enqueued, one unique task's
+    parameters (unique jobs need a pro licence to send)."""
+    params = default_task_backend.job_params
+    return {
+        "id": remind.enqueue(path, 7).id,
+        "unique": [params(invoice, [path, 7], {"copy": n}) for n in (1, 2)],
+    }
+
+
 def connections(_: str) -> dict:
     """A sync job under ``CloseOldConnections`` starts on a fresh database
     connection and leaves none open (``CONN_MAX_AGE`` is 0 here)."""
@@ -119,6 +135,7 @@ if __name__ == "__main__":
     steps = {
         "enqueue": enqueue,
         "native": native,
+        "options": options,
         "connections": connections,
         "result": result,
     }

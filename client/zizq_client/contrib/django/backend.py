@@ -15,6 +15,8 @@ one bulk request) and ``database`` (the alias whose transactions count).
 
 The job type is the task's ``module_path`` and the payload the Ruby-shaped
 ``{"args", "kwargs"}``, so the same worker runs these and ``@job`` jobs.
+Tasks are ``ZizqTask``s, which take ``retry_limit``, ``backoff``,
+``retention`` and ``unique`` in ``@task(...)``.
 Priorities -100..100 map linearly onto Zizq's 65535..0 (Zizq serves low
 numbers first). Results report status and errors, read back from the
 server; Zizq keeps no return values, and a job is gone once its retention
@@ -32,6 +34,7 @@ from ...jobs import arguments_of
 from ...params import job_params
 from ...transport import ClientConfig
 from . import on_commit
+from .zizq_task import ZizqTask, zizq_options
 from .tasks_api import (
     BaseTaskBackend,
     TaskResultDoesNotExist,
@@ -60,6 +63,7 @@ def _time(ms: int | None) -> datetime | None:
 
 
 class ZizqBackend(BaseTaskBackend):
+    task_class = ZizqTask
     supports_defer = True
     supports_async_task = True
     supports_get_result = True
@@ -80,12 +84,14 @@ class ZizqBackend(BaseTaskBackend):
         return self._client
 
     def job_params(self, task, args, kwargs) -> dict:
+        payload = {"args": list(args), "kwargs": dict(kwargs)}
         return job_params(
             queue=task.queue_name,
             type=task.module_path,
-            payload={"args": list(args), "kwargs": dict(kwargs)},
+            payload=payload,
             priority=zizq_priority(task.priority),
             ready_at=task.run_after,
+            **zizq_options(task, payload),
         )
 
     def enqueue(self, task, args, kwargs) -> TaskResult:
