@@ -1,8 +1,9 @@
 """The client over HTTPS with mutual TLS (a pro licence minted by the
 tests): the CA and client pair options, over HTTP/1.1 and h2 (ALPN), for
-requests and take streams; and a pro feature (unique jobs) the licence
+requests and take streams, sync and asyncio; and a pro feature (unique jobs) the licence
 allows."""
 
+import asyncio
 import subprocess
 
 import pytest
@@ -56,3 +57,27 @@ def test_mutual_tls_requests_and_take_streams(tls_server, http2):
         pytest.raises(zizq.ConnectionFailed),
     ):
         anonymous.health()
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["h1", "h2"])
+def test_the_async_client_over_mutual_tls(tls_server, http2):
+    server, pki = tls_server
+    options = {
+        "ca_cert": str(pki / "ca-cert.pem"),
+        "client_cert": str(pki / "client-worker-cert.pem"),
+        "client_key": str(pki / "client-worker-key.pem"),
+    }
+
+    async def scenario():
+        async with zizq.AsyncClient(url=server.url, http2=http2, **options) as client:
+            await client.reset()
+            job = await client.enqueue_raw(queue="t", type="u", payload=[1])
+            assert (await client.get(job.id)).payload == [1]
+            async with client.take("t") as batches:
+                async for batch in batches:
+                    if batch:
+                        await client.ack(batch[0].id)
+                        break
+            return await client.count()
+
+    assert asyncio.run(scenario()) == 0
