@@ -1,7 +1,7 @@
 """The client over HTTPS with mutual TLS (a pro licence minted by the
 tests): the CA and client pair options, over HTTP/1.1 and h2 (ALPN), for
-requests and take streams, sync and asyncio; and a pro feature (unique jobs) the licence
-allows."""
+requests and take streams, sync and asyncio; and a pro feature (unique
+jobs) the licence allows."""
 
 import asyncio
 import subprocess
