@@ -126,4 +126,5 @@ def test_zizq_options_given_to_task_reach_the_job(zizq_server, tmp_path):
     one, two = sent["unique"]
     assert one["unique_while"] == "active"
     assert one["unique_key"] == two["unique_key"]
-    assert one["unique_key"].startswith("tests.client.django_project.shop.tasks.invoice:")
+    type_name = "tests.client.django_project.shop.tasks.invoice"
+    assert one["unique_key"].startswith(f"{type_name}:")
