@@ -89,13 +89,13 @@ def arguments_of(payload) -> tuple:
     return [payload], {}
 
 
-def unique_key_for(type_name: str, fn, key, payload, model=None) -> str:
+def unique_key_for(type_name: str, fn, key, payload, typed: bool = False) -> str:
     """A unique job's key: ``key`` itself when a string, else the type name
-    plus a SHA-256 of the arguments (or a typed payload's fields) named in
-    ``key``, or of all of them when it is None."""
+    plus a SHA-256 of the arguments (or, ``typed``, the payload's fields)
+    named in ``key``, or of all of them when it is None."""
     if isinstance(key, str):
         return key
-    if model is not None:
+    if typed:
         covered = payload if key is None else {name: payload[name] for name in key}
     elif key is None:
         covered = [payload["args"], payload["kwargs"]]
@@ -186,7 +186,8 @@ class JobDefinition(Generic[P, R]):
 
     def unique_key(self, payload) -> str:
         key = self.options.unique.key
-        return unique_key_for(self.type_name, self.fn, key, payload, self.model)
+        typed = self.model is not None
+        return unique_key_for(self.type_name, self.fn, key, payload, typed)
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs):
         client = self.options.client or default_client()
