@@ -29,7 +29,8 @@ it folded into (0: the initial one, k + 1: the one incoming request k of the
 chain started); ``payloads``: ``[target, final payload]`` for each target
 folded into.
 
-Programs are compiled once per expression text and kept in the worker's
+Programs are compiled once per expression text (a fold step's ``when``
+and ``fold`` as one program, once per pair) and kept in the worker's
 cache. The input ``.`` must be null, so a program runs as
 ``. as [$existing, $new] | null | (program)`` on ``[existing, new]`` JSON
 text: the payloads are parsed by libjq, and a fold's value comes back as
@@ -48,6 +49,12 @@ _BIND = ". as [$existing, $new] | null | "
 _WHEN = _BIND + "first(({}\n)) | (. != false and . != null)"
 # Up to two outputs of ``fold``, each as JSON text.
 _FOLD = _BIND + "[limit(2; ({}\n)) | tojson]"
+# A fold step: the target's ``when`` (a runtime error or no output is
+# falsy), then, if it is truthy, ``_FOLD``'s list; else false.
+_STEP = (
+    _BIND + "if (try first(({}\n)) catch false) | (. != false and . != null) "
+    "then [limit(2; ({}\n)) | tojson] else false end"
+)
 _NO_OUTPUT = "fold expression produced no output"
 _MANY_OUTPUTS = "fold expression produced more than one output"
 
@@ -109,19 +116,22 @@ def _play(worker, target, incoming: list, checks: list, max_bytes: int) -> list:
 
 
 def _fold(worker, target: list, new: bytes, max_bytes: int):
-    """The target's new payload, or None when its ``when`` is falsy."""
+    """The target's new payload, or None when its ``when`` is falsy.
+
+    ``when`` and ``fold`` run as one program (``_STEP``), so the payloads
+    are parsed once.
+    """
     when, fold, existing = target
     both = b"[" + existing + b"," + new + b"]"
     try:
-        if not _truthy(worker, _program(worker, "when", when, _compile_when), both):
+        program = worker.program((when, fold), _compile_step)
+        worker.arm(len(both))
+        outputs = program.input_text(both.decode()).all()
+        if not outputs or outputs[0] is False:
             return None
-    except (Refusal, ValueError):  # a runtime error counts as falsy
-        return None
-    try:
-        result = _output(worker, _program(worker, "fold", fold, _compile_fold), both)
-    except (Refusal, ValueError) as exc:
-        detail = exc.reply[2] if isinstance(exc, Refusal) else str(exc)
-        raise Refusal(FOLD, "fold", detail) from None
+        result = _single(outputs[0])
+    except ValueError as exc:
+        raise Refusal(FOLD, "fold", str(exc)) from None
     if len(result) > max_bytes:
         raise Refusal(
             FOLD,
@@ -149,7 +159,10 @@ def _output(worker, program, both: bytes) -> bytes:
     """``fold``'s one output as JSON text; ValueError on an error or on no
     output or more than one."""
     worker.arm(len(both))
-    outputs = program.input_text(both.decode()).first()
+    return _single(program.input_text(both.decode()).first())
+
+
+def _single(outputs: list) -> bytes:
     if not outputs:
         raise ValueError(_NO_OUTPUT)
     if len(outputs) > 1:
@@ -163,6 +176,12 @@ def _compile_when(text: str):
 
 def _compile_fold(text: str):
     return _compile(_FOLD, text)
+
+
+def _compile_step(texts: tuple):
+    import jq  # only ever compiled in a worker process
+
+    return jq.compile(_STEP.format(*texts))
 
 
 def _compile(wrapper: str, text: str):

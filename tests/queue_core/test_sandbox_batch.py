@@ -97,13 +97,18 @@ def test_a_runaway_fold_is_stopped_at_the_time_limit():
 
 def test_a_stream_of_folds_compiles_each_expression_once(monkeypatch):
     compiled = []
-    real = batch._compile
+    real, real_step = batch._compile, batch._compile_step
 
     def counting(wrapper, text):
         compiled.append(text)
         return real(wrapper, text)
 
+    def counting_steps(texts):
+        compiled.append(texts)
+        return real_step(texts)
+
     monkeypatch.setattr(batch, "_compile", counting)
+    monkeypatch.setattr(batch, "_compile_step", counting_steps)
     monkeypatch.setattr(worker, "batch", batch, raising=False)  # as __main__ binds it
     monkeypatch.setattr(worker, "jq", pytest.importorskip("jq"), raising=False)
     here = worker.Worker(1000, 250)
@@ -111,5 +116,5 @@ def test_a_stream_of_folds_compiles_each_expression_once(monkeypatch):
         target = [WHEN, FOLD, ids("a")]
         reply = here.handle(worker.BATCH, [check(str(n))], [[target, [0]]], 1000)
         assert reply == [batch.OK, [[[0], [(0, ids("a", str(n)))]]]]
-    assert sorted(compiled) == sorted([WHEN, FOLD])
-    assert len(here.programs) == 2
+    assert compiled == [WHEN, FOLD, (WHEN, FOLD)]
+    assert len(here.programs) == 3
