@@ -1,4 +1,4 @@
-"""Folding enqueues against plain ones, in the same run (issue 22's speed goal).
+"""Folding enqueues against plain ones, in the same run (issue 22's goal).
 
     .venv/bin/python bench/batch.py [--rounds 3] [--requests 3200]
 
@@ -96,7 +96,9 @@ def timed(rounds: int, requests: int) -> None:
             server.close()
     plain = statistics.median(x[0] for x in results["plain"])
     for kind in KINDS:
-        rate, cpu, jq = (statistics.median(x[i] for x in results[kind]) for i in range(3))
+        rate, cpu, jq = (
+            statistics.median(x[i] for x in results[kind]) for i in range(3)
+        )
         print(
             f"{kind:5s} {rate:7.0f} enqueues/s  {cpu:6.1f} us server CPU"
             f"  {jq:6.1f} us jq CPU an enqueue  {rate / plain:5.0%} of plain",

@@ -1,4 +1,4 @@
-"""The jq worker's half of a batched enqueue (API.md 7.2.5): dry-runs and folds.
+"""The jq worker's half of a batched enqueue (API.md 7.2.5): dry-run, fold.
 
 Runs inside a worker process (``worker.py`` imports it by path; the pool
 imports only its constants), so it imports nothing of the package and

@@ -150,7 +150,7 @@ class Rounds:
                 _settle(future, exc)
 
     async def _write(self, calls: list) -> None:
-        """Plan the calls as one, dropping each refused one, and answer them."""
+        """Plan the calls as one, dropping each refused one; answer them."""
         store = self.store
         while calls:
             requests = [r for call_requests, _ in calls for r in call_requests]

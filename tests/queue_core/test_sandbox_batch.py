@@ -1,4 +1,4 @@
-"""The jq worker's batch requests: dry-runs, chains of folds, bounds, the cache.
+"""The jq worker's batch requests: dry-runs, chains of folds, bounds, cache.
 
 Through real worker processes (``jq_run``), except the cache test, which
 drives a ``Worker`` in this process to count what it compiles.

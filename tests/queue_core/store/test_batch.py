@@ -133,7 +133,7 @@ def test_a_falsy_when_seals_the_target_and_starts_the_next(store):
 
 
 def test_the_targets_expressions_win(store):
-    """BAT-05: a later enqueue's when/fold are ignored once there is a target."""
+    """BAT-05: a later enqueue's when/fold are ignored once there is one."""
 
     async def body():
         first, _ = await one(store, push("a"))
@@ -477,7 +477,7 @@ def test_the_persisted_entry_names_the_target(store):
     run(body())
 
 
-# -- cron entries that carry batch (API.md 7.6.1) -------------------------------
+# -- cron entries that carry batch (API.md 7.6.1) -----------------------------
 
 
 def cron_entry(name, *device_ids, **fields):
@@ -564,7 +564,7 @@ def test_a_template_is_checked_like_an_enqueue(store):
     assert store.counts == {}
 
 
-# -- rounds: concurrent calls planned together, answered apart -------------------
+# -- rounds: concurrent calls planned together, answered apart -----------------
 
 
 async def outcomes(store, *calls):
