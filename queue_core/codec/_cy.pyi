@@ -50,12 +50,16 @@ def put_new_jobs(
 
 # Unique keys.
 def plan_unique(
-    requests: Any, held: dict[str, str], holder: Callable[[str, EnqueueRequest], Job | None]
+    requests: Any,
+    held: dict[str, str],
+    holder: Callable[[str, EnqueueRequest], Job | None],
 ) -> tuple[Any, list | None]: ...
 def claim_unique(
     jobs: list[Job], held: dict[str, str], writes: dict[bytes, bytes | None]
 ) -> None: ...
-def unique_results(outcomes: list, jobs: list[Job]) -> tuple[list[Job], list[bool]]: ...
+def unique_results(
+    outcomes: list, jobs: list[Job]
+) -> tuple[list[Job], list[bool]]: ...
 
 # Ids.
 def format_id(timestamp: int, counter_hi: int, counter_lo: int, entropy: int) -> str: ...
