@@ -40,11 +40,12 @@ installed handler, which formats the records of the last millisecond
 any other record it is given (so the order of lines is the order of calls),
 or at once outside a loop. A flush per loop turn cost a callback, a write
 and a system call for nearly every request, as much as formatting it: a
-busy server finishes about one request per turn. A line is built by the same ``line`` method of the
-formatter that ``format`` uses for a ``LogRecord``, so the bytes are the
-same in every format and to every destination. Whenever something else
-could see the record (another handler or a filter on its way, a formatter
-not ours) it goes through ``Logger.info`` as before.
+busy server finishes about one request per turn. A line is built by the
+same ``line`` method of the formatter that ``format`` uses for a
+``LogRecord``, so the bytes are the same in every format and to every
+destination. Whenever something else could see the record (another
+handler or a filter on its way, a formatter not ours) it goes through
+``Logger.info`` as before.
 """
 
 import asyncio
