@@ -4,13 +4,11 @@ client's pytest plugin), reset before each test; and the arguments that
 give a server a pro licence minted by the tests (the server's own tests'
 issuer, ``tests/zizq_server/licence/keys.py``)."""
 
-import time
-
 import pytest
 import zizq_client as zizq
 from zizq_client.testing.server import ZizqServer
 
-from tests.zizq_server.licence.keys import Issuer
+from tests.zizq_server.licence.keys import pro_licence_args
 
 TRANSPORTS = [
     pytest.param(("msgpack", False), id="msgpack-h1"),
@@ -43,10 +41,7 @@ def plain_client(zizq_server):
 @pytest.fixture(scope="session")
 def licence_args(tmp_path_factory):
     """``zizq serve`` arguments for a pro licence valid for a day."""
-    issuer = Issuer()
-    key = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "issuer.pem")
-    token = issuer.token(exp=int(time.time()) + 86_400)
-    return ["-k", token, "--license-public-key", key]
+    return pro_licence_args(tmp_path_factory.mktemp("issuer"))
 
 
 @pytest.fixture(scope="module")

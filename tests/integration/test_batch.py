@@ -15,10 +15,11 @@ import httpx
 import msgpack
 import pytest
 
+from tests.zizq_server.licence.keys import pro_licence_args
+
 from .jobs import now_ms
 from .server import ServerProcess
 from .streams import TakeStream
-from .test_unique import pro_args
 
 WHEN = "(($existing | .device_ids) + ($new | .device_ids)) | length <= 100"
 FOLD = "$existing | .device_ids += ($new | .device_ids)"
@@ -38,7 +39,7 @@ def push(key, *ids, when=WHEN, fold=FOLD, **fields):
 @pytest.fixture(scope="module")
 def pro(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("batch")
-    server = ServerProcess(str(tmp_path / "root"), pro_args(tmp_path)).start()
+    server = ServerProcess(str(tmp_path / "root"), pro_licence_args(tmp_path)).start()
     yield server
     server.kill()
 
@@ -310,7 +311,7 @@ def test_folds_racing_takes_from_8_workers_deliver_each_id_once(pro):
 def test_kill_9_during_folds_loses_no_answered_fold(make_server, tmp_path):
     """After restart each target holds an old or new payload, every answered
     fold is in exactly one job, and the target is found again."""
-    server = make_server(*pro_args(tmp_path))
+    server = make_server(*pro_licence_args(tmp_path))
     when = "(($existing | .device_ids) + ($new | .device_ids)) | length <= 50"
     answered = []  # device ids whose enqueue was answered
     stop = threading.Event()

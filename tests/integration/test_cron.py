@@ -10,7 +10,7 @@ import time
 import msgpack
 import pytest
 
-from tests.zizq_server.licence.keys import Issuer
+from tests.zizq_server.licence.keys import Issuer, pro_licence_args
 
 from .server import ServerProcess
 
@@ -27,10 +27,8 @@ def issuer():
 
 
 @pytest.fixture(scope="module")
-def licence_args(tmp_path_factory, issuer):
-    path = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "issuer.pem")
-    token = issuer.token(exp=int(time.time()) + 86_400)
-    return ("-k", token, "--license-public-key", path)
+def licence_args(tmp_path_factory):
+    return pro_licence_args(tmp_path_factory.mktemp("issuer"))
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import time
 import httpx
 import pytest
 
-from tests.zizq_server.licence.keys import Issuer
+from tests.zizq_server.licence.keys import pro_licence_args
 from tests.zizq_server.test_cli import run
 from zizq_server.tools.tls import certs
 from zizq_server.tools.tls.files import PairPaths, read_ca
@@ -94,10 +94,7 @@ def listening(server, api) -> dict:
 @pytest.fixture(scope="module")
 def pro(tmp_path_factory):
     """``-k`` and ``--license-public-key`` flags of a pro licence."""
-    issuer = Issuer()
-    path = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "key.pem")
-    token = issuer.token(exp=int(time.time()) + 86_400)
-    return ["-k", token, "--license-public-key", path]
+    return pro_licence_args(tmp_path_factory.mktemp("issuer"))
 
 
 def test_https_over_http1_and_h2(make_server, pki):

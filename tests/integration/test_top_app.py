@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Static
 from websockets.asyncio.server import serve
 
-from tests.zizq_server.licence.keys import Issuer
+from tests.zizq_server.licence.keys import pro_licence_args
 from zizq_server.tools.admin_client import AdminEndpoint
 from zizq_server.tools.top import TopApp
 
@@ -36,10 +36,7 @@ def free(tmp_path_factory):
 @pytest.fixture(scope="module")
 def licence(tmp_path_factory):
     """``-k`` and ``--license-public-key`` of a pro licence."""
-    issuer = Issuer()
-    public_key = issuer.write_public_key(tmp_path_factory.mktemp("issuer") / "key.pem")
-    token = issuer.token(exp=int(time.time()) + 86_400)
-    return ["-k", token, "--license-public-key", public_key]
+    return pro_licence_args(tmp_path_factory.mktemp("issuer"))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import httpx
 import msgpack
 import pytest
 
-from tests.zizq_server.licence.keys import Issuer
+from tests.zizq_server.licence.keys import pro_licence_args
 
 from .server import ServerProcess
 from .streams import TakeStream
@@ -24,17 +24,10 @@ BATCH = {"key": "b", "when": "true", "fold": "$new"}
 BAD_SCOPE = 'invalid unique_while: "forever" (expected "queued", "active", or "exists")'
 
 
-def pro_args(tmp_path) -> list:
-    issuer = Issuer()
-    public_key = issuer.write_public_key(tmp_path / "issuer.pem")
-    token = issuer.token(exp=int(time.time()) + 86_400)
-    return ["-k", token, "--license-public-key", public_key]
-
-
 @pytest.fixture(scope="module")
 def pro(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("unique")
-    server = ServerProcess(str(tmp_path / "root"), pro_args(tmp_path)).start()
+    server = ServerProcess(str(tmp_path / "root"), pro_licence_args(tmp_path)).start()
     yield server
     server.kill()
 
@@ -208,7 +201,7 @@ def test_kill_9_during_unique_enqueues_keeps_keys_and_jobs_together(
     make_server, tmp_path
 ):
     """Every key is held by the one job that exists for it, after a crash."""
-    server = make_server(*pro_args(tmp_path))
+    server = make_server(*pro_licence_args(tmp_path))
     keys = [f"k{i}" for i in range(300)]
     answered = {}  # key -> the id an answer named
     conflicts = []  # keys two answers named different jobs for

@@ -1,5 +1,7 @@
 """Licence keys minted by the tests: an issuer of their own, and tokens."""
 
+import time
+
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,3 +35,12 @@ class Issuer:
         for name in drop:
             body.pop(name)
         return jwt.encode(body, self.private_key, algorithm="EdDSA")
+
+
+def pro_licence_args(directory) -> list:
+    """``zizq serve`` flags of a pro licence valid for a day from now, from a
+    new issuer whose public key is written into ``directory`` and trusted."""
+    issuer = Issuer()
+    public_key = issuer.write_public_key(directory / "issuer.pem")
+    token = issuer.token(exp=int(time.time()) + 86_400)
+    return ["-k", token, "--license-public-key", public_key]
