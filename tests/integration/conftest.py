@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.zizq_server.licence.keys import pro_licence_args
+
 from .server import ServerProcess
 
 
@@ -30,6 +32,15 @@ def server(make_server):
 def client(server):
     with server.client() as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def pro_server(tmp_path_factory):
+    """A server with a pro licence (a test issuer), shared by a module."""
+    directory = tmp_path_factory.mktemp("pro")
+    server = ServerProcess(str(directory / "root"), pro_licence_args(directory)).start()
+    yield server
+    server.kill()
 
 
 def pytest_collection_modifyitems(items):

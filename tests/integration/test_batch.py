@@ -18,7 +18,6 @@ import pytest
 from tests.zizq_server.licence.keys import pro_licence_args
 
 from .jobs import now_ms
-from .server import ServerProcess
 from .streams import TakeStream
 
 WHEN = "(($existing | .device_ids) + ($new | .device_ids)) | length <= 100"
@@ -36,17 +35,9 @@ def push(key, *ids, when=WHEN, fold=FOLD, **fields):
     }
 
 
-@pytest.fixture(scope="module")
-def pro(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("batch")
-    server = ServerProcess(str(tmp_path / "root"), pro_licence_args(tmp_path)).start()
-    yield server
-    server.kill()
-
-
 @pytest.fixture
-def client(pro):
-    with pro.client() as c:
+def client(pro_server):
+    with pro_server.client() as c:
         yield c
 
 
@@ -160,11 +151,11 @@ def test_a_scheduled_batched_enqueue_never_folds(client):
     assert payload(client, ready.json()["id"])["device_ids"] == ["b"]
 
 
-def test_a_taken_batch_closes(pro, client):
+def test_a_taken_batch_closes(pro_server, client):
     """BAT-10: the worker gets the merged payload once; the next is new."""
     first = client.post("/jobs", json=push("b10", "a", queue="b10")).json()
     client.post("/jobs", json=push("b10", "b", queue="b10"))
-    stream = TakeStream(pro.port, "queue=b10&prefetch=1")
+    stream = TakeStream(pro_server.port, "queue=b10&prefetch=1")
     try:
         taken = stream.read_job(10)
         assert taken["id"] == first["id"]
@@ -209,7 +200,7 @@ def test_msgpack_answers_say_folded(client):
     assert msgpack.unpackb(r.content)["jobs"][0]["folded"] is True
 
 
-def test_a_fold_keeps_position_priority_queue_and_ready_at(pro, client):
+def test_a_fold_keeps_position_priority_queue_and_ready_at(pro_server, client):
     """BAT-12."""
     first = client.post("/jobs", json=push("b12", "a", queue="b12", priority=9)).json()
     other = client.post(
@@ -222,7 +213,7 @@ def test_a_fold_keeps_position_priority_queue_and_ready_at(pro, client):
     job = client.get(f"/jobs/{first['id']}").json()
     for field in ("id", "priority", "queue", "type", "ready_at"):
         assert job[field] == first[field], field
-    stream = TakeStream(pro.port, "queue=b12&prefetch=2")
+    stream = TakeStream(pro_server.port, "queue=b12&prefetch=2")
     try:
         assert [j["id"] for j in stream.read_jobs(2, 10)] == [first["id"], other["id"]]
     finally:
@@ -265,12 +256,12 @@ def _deliver(port: int, queue: str, delivered: list, stop: threading.Event):
             stream.close()
 
 
-def test_folds_racing_takes_from_8_workers_deliver_each_id_once(pro):
+def test_folds_racing_takes_from_8_workers_deliver_each_id_once(pro_server):
     ids = [f"d{n}" for n in range(600)]
     delivered = []
     stop = threading.Event()
     workers = [
-        threading.Thread(target=_deliver, args=(pro.port, "race", delivered, stop))
+        threading.Thread(target=_deliver, args=(pro_server.port, "race", delivered, stop))
         for _ in range(8)
     ]
     for w in workers:
@@ -279,7 +270,7 @@ def test_folds_racing_takes_from_8_workers_deliver_each_id_once(pro):
     refused = []
 
     def produce(mine: list) -> None:
-        with httpx.Client(base_url=pro.url, timeout=GENEROUS_S) as c:
+        with httpx.Client(base_url=pro_server.url, timeout=GENEROUS_S) as c:
             for n in range(0, len(mine), 3):
                 chunk = mine[n : n + 3]
                 if n % 2:

@@ -12,7 +12,6 @@ import pytest
 
 from tests.zizq_server.licence.keys import Issuer, pro_licence_args
 
-from .server import ServerProcess
 
 JOB = {"queue": "reports", "type": "build", "payload": {"full": True}}
 
@@ -29,13 +28,6 @@ def issuer():
 @pytest.fixture(scope="module")
 def licence_args(tmp_path_factory):
     return pro_licence_args(tmp_path_factory.mktemp("issuer"))
-
-
-@pytest.fixture(scope="module")
-def pro_server(tmp_path_factory, licence_args):
-    server = ServerProcess(str(tmp_path_factory.mktemp("root")), licence_args).start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 
 from tests.zizq_server.licence.keys import pro_licence_args
 
-from .server import ServerProcess
 from .streams import TakeStream
 
 JOB = {"queue": "q", "type": "t", "payload": 1}
@@ -24,17 +23,9 @@ BATCH = {"key": "b", "when": "true", "fold": "$new"}
 BAD_SCOPE = 'invalid unique_while: "forever" (expected "queued", "active", or "exists")'
 
 
-@pytest.fixture(scope="module")
-def pro(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("unique")
-    server = ServerProcess(str(tmp_path / "root"), pro_licence_args(tmp_path)).start()
-    yield server
-    server.kill()
-
-
 @pytest.fixture
-def client(pro):
-    with pro.client() as c:
+def client(pro_server):
+    with pro_server.client() as c:
         yield c
 
 
@@ -147,12 +138,12 @@ def test_bulk_duplicates_inside_and_across_requests(client):
     ]
 
 
-def test_scopes_through_take_ack_and_death(pro, client):
+def test_scopes_through_take_ack_and_death(pro_server, client):
     """UNQ-06, UNQ-07, UNQ-13."""
     queue = {"queue": "scopes"}
     queued = post(client, unique_key="u06", **queue).json()
     active = post(client, unique_key="u07", unique_while="active", **queue).json()
-    stream = TakeStream(pro.port, "queue=scopes&prefetch=2")
+    stream = TakeStream(pro_server.port, "queue=scopes&prefetch=2")
     try:
         taken = {stream.read_job(5)["id"], stream.read_job(5)["id"]}
         assert taken == {queued["id"], active["id"]}
@@ -172,7 +163,7 @@ def test_scopes_through_take_ack_and_death(pro, client):
         stream.close()
 
 
-def test_exists_holds_until_deleted(pro, client):
+def test_exists_holds_until_deleted(pro_server, client):
     """UNQ-08, with the job completed and retained."""
     held = post(
         client,
@@ -181,7 +172,7 @@ def test_exists_holds_until_deleted(pro, client):
         queue="exists",
         retention={"completed_ms": 3_600_000},
     ).json()
-    stream = TakeStream(pro.port, "queue=exists")
+    stream = TakeStream(pro_server.port, "queue=exists")
     try:
         assert stream.read_job(5)["id"] == held["id"]
         assert client.post(f"/jobs/{held['id']}/success").status_code == 204
