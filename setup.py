@@ -2,7 +2,8 @@
 
 Metadata lives in pyproject.toml. Each ``queue_core/<package>/_cy.pyx``
 becomes one extension beside its pure-Python twin ``_py.py``, which the
-package's ``__init__`` falls back to when the extension is missing.
+package's ``__init__`` falls back to when the extension is missing; so does
+``zizq_server/logline/_cy.pyx``, the log lines' pieces.
 ``zizq_server/serve/nghttp2/_cy.pyx`` binds libnghttp2 and is built only
 when ``pkg-config`` finds the library (Debian's ``libnghttp2-dev``,
 scripts/debian-packages); without it HTTP/2 runs on hyper-h2
@@ -69,6 +70,13 @@ def ext_modules() -> list:
         )
         for package in HOT_PATHS
     ]
+    extensions.append(
+        Extension(
+            "zizq_server.logline._cy",
+            ["zizq_server/logline/_cy.pyx"],
+            extra_compile_args=COMPILE_ARGS,
+        )
+    )
     nghttp2 = nghttp2_flags()
     if nghttp2 is not None:
         extensions.append(

@@ -17,8 +17,9 @@ Conventions for code that logs:
   every string as a string.
 * ``TRACE`` (5) sits below DEBUG. On hot paths (one ``request`` record per
   HTTP request) check ``logger.isEnabledFor(level)`` before building fields.
-* The request log writes through ``log_request``, whose records skip the
-  stdlib's ``LogRecord`` and handler chain (see below).
+* The request log writes through ``log_exchange``, whose records skip the
+  stdlib's ``LogRecord`` and handler chain (see below); ``log_info`` takes
+  that path for other records written by the thousand.
 
 Filtering follows tracing's EnvFilter: the default directive is
 ``warn,zizq=<level>`` and ``ZIZQ_LOG_FILTER`` replaces it. A directive's
@@ -26,40 +27,42 @@ target maps onto the logger of the same dotted name, so the stdlib hierarchy
 gives tracing's "longest prefix wins"; the bare level becomes the root level
 (tracing disables unmatched targets when no bare level is given).
 
-Formatters build each line with plain string operations and cache the
-timestamp's whole-second prefix and the target of each logger name, because
-the request log runs once per HTTP request. Configuring also stops
+Formatters build each line from the pieces of ``zizq_server.logline``
+(compiled, with a Python twin): the timestamp behind its second's cached
+prefix, the level, each logger name's cached target, the fields. The
+request log runs once per HTTP request. Configuring also stops
 ``LogRecord`` from collecting thread and process data no format shows.
 
 The request record went through ``Logger.info`` at ~60k instructions, a
 quarter of a single enqueue: a ``LogRecord`` of twenty attributes, the
-handler chain and its lock, the formatter, a write. ``log_request`` keeps
-what the record needs (time, logger, fields, caller) and hands it to the
-installed handler, which formats the records of the last millisecond
-(``FLUSH_SECONDS``) in one pass and writes them in one call, then or before
-any other record it is given (so the order of lines is the order of calls),
-or at once outside a loop. A flush per loop turn cost a callback, a write
-and a system call for nearly every request, as much as formatting it: a
-busy server finishes about one request per turn. A line is built by the
-same ``line`` method of the formatter that ``format`` uses for a
-``LogRecord``, so the bytes are the same in every format and to every
-destination. Whenever something else could see the record (another
-handler or a filter on its way, a formatter not ours) it goes through
-``Logger.info`` as before.
+handler chain and its lock, the formatter, a write. ``log_exchange`` keeps
+what the record needs (time, logger, fields, caller) in the installed
+handler's ``logline.Pending``, and the handler formats the records of the
+last ``FLUSH_SECONDS`` in one pass (the compact format in one compiled
+call) and writes them in one call, then or before any other record it is
+given (so the order of lines is the order of calls), or at once outside a
+loop. A flush per loop turn cost a callback, a write and a system call
+for nearly every request, as much as formatting it: a busy server
+finishes about one request per turn. A line is built by the same
+formatter code whether it comes from a ``LogRecord`` or from ``Pending``,
+so the bytes are the same in every format and to every destination.
+Whenever something else could see the record (another handler or a filter
+on its way, a formatter not ours) it goes through ``Logger.info`` as
+before.
 """
 
-import asyncio
 import json
 import logging
-import os
 import re
 import sys
-import time
 from os import PathLike
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from queue_core import defaults
+
+from . import logline
+from .logline import Quoted, compact_line, field_text, level_label
 
 try:
     import orjson
@@ -90,25 +93,6 @@ _COLOURS = {"TRACE": "35", "DEBUG": "34", "INFO": "32", "WARN": "33", "ERROR": "
 _ROTATION_SECONDS = {"daily": 86_400, "hourly": 3_600, "never": 0}
 
 
-class Quoted(str):
-    """A string field value printed in double quotes by the text formats."""
-
-    __slots__ = ()
-
-
-def level_label(levelno: int) -> str:
-    """The tracing level name for a stdlib level number."""
-    if levelno >= logging.ERROR:
-        return "ERROR"
-    if levelno >= logging.WARNING:
-        return "WARN"
-    if levelno >= logging.INFO:
-        return "INFO"
-    if levelno >= logging.DEBUG:
-        return "DEBUG"
-    return "TRACE"
-
-
 # --- formats ----------------------------------------------------------------
 
 
@@ -117,17 +101,9 @@ class _ZizqFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._second = -1
-        self._second_text = ""
+        self.stamps = logline.Stamps()
+        self.timestamp = self.stamps.text
         self._targets: dict[str, str] = {}
-
-    def timestamp(self, created: float) -> str:
-        second = int(created)
-        if second != self._second:
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        micros = int((created - second) * 1_000_000)
-        return f"{self._second_text}.{micros:06d}Z"
 
     def target(self, name: str) -> str:
         target = self._targets.get(name)
@@ -150,6 +126,14 @@ class _ZizqFormatter(logging.Formatter):
         """The text of one record (``format``'s, from its parts)."""
         raise NotImplementedError
 
+    def lines(self, entries: list) -> list[str]:
+        """The text of each deferred INFO record (``logline.Pending``'s)."""
+        line = self.line
+        return [
+            line(created, logging.INFO, name, message, fields, filename, lineno)
+            for created, name, message, fields, filename, lineno in entries
+        ]
+
     def message(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
@@ -161,28 +145,16 @@ class _ZizqFormatter(logging.Formatter):
         return message
 
 
-def _text(value: Any) -> str:
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is Quoted:
-        return json.dumps(value, ensure_ascii=False)
-    if kind is bool:
-        return "true" if value else "false"
-    return str(value)
-
-
 class CompactFormatter(_ZizqFormatter):
     """``<ts> <LEVEL> <target>: <message> key=value ...`` on one line."""
 
     def line(self, created, levelno, name, message, fields, filename, lineno) -> str:
-        line = (
-            f"{self.timestamp(created)} {level_label(levelno):>5} "
-            f"{self.target(name)}: {message}"
+        return compact_line(
+            self.stamps, created, levelno, self.target(name), message, fields
         )
-        if fields:
-            line += "".join([f" {key}={_text(value)}" for key, value in fields.items()])
-        return line
+
+    def lines(self, entries: list) -> list[str]:
+        return logline.compact_lines(self.stamps, self._targets, entries)
 
 
 class JsonFormatter(_ZizqFormatter):
@@ -238,9 +210,11 @@ class PrettyFormatter(_ZizqFormatter):
             level = f"\x1b[{colour}m{level}\x1b[0m"
             head = f"\x1b[1;{colour}m{head}\x1b[0m"
             where = f"\x1b[2m{where}\x1b[0m"
-            pairs = [f"\x1b[3m{key}\x1b[0m: {_text(v)}" for key, v in fields.items()]
+            pairs = [
+                f"\x1b[3m{key}\x1b[0m: {field_text(v)}" for key, v in fields.items()
+            ]
         else:
-            pairs = [f"{key}: {_text(value)}" for key, value in fields.items()]
+            pairs = [f"{key}: {field_text(value)}" for key, value in fields.items()]
         head = ", ".join([head, *pairs])
         return f"  {stamp} {level} {head}\n    {where}\n"
 
@@ -323,47 +297,32 @@ FLUSH_SECONDS = 0.001
 class _Batched:
     """A handler's request records, formatted and written in batches.
 
-    ``log_request`` (``log_info``) hands over ``(created, logger name,
-    message, fields, file name, line)``; the subclass writes what
-    ``_request_lines`` gives it before any other record (``emit``) and in
-    ``flush``, which runs ``FLUSH_SECONDS`` after the first record of a
-    batch (``_flush_soon``), at exit and on close.
+    ``log_exchange`` (``log_info``) hands them to ``self.pending``
+    (``logline.Pending``), which keeps them while this handler alone would
+    see them; the subclass writes what ``_request_lines`` gives it before
+    any other record (``emit``) and in ``flush``, which runs
+    ``FLUSH_SECONDS`` after the first record of a batch, at exit and on
+    close.
     """
 
     def _start_batching(self) -> None:
-        self._requests: list[tuple] = []
-        self._flush_loop = None  # the loop on which a flush is due
-
-    def defer_request(self, entry: tuple) -> None:
-        self._requests.append(entry)
-        self._flush_soon()
-
-    def _flush_soon(self) -> None:
-        """Flush ``FLUSH_SECONDS`` from now (now, outside a loop)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
-        if self._flush_loop is not loop:  # not yet due on this loop
-            self._flush_loop = loop
-            loop.call_later(FLUSH_SECONDS, self._flush_due)
-
-    def _flush_due(self) -> None:
-        self._flush_loop = None
-        self.flush()
+        self.pending = logline.Pending(self, _ZizqFormatter, FLUSH_SECONDS)
 
     def _request_lines(self) -> list[tuple[tuple, str]]:
-        """``(entry, line)`` for each pending record, in order; none left."""
-        requests, self._requests = self._requests, []
-        line = self.formatter.line
+        """``(entry, line)`` for each pending record, in order; none left.
+
+        All at once, or, when one of them fails to format, one by one, to
+        report that one (``handleError``) and write the others.
+        """
+        entries = self.pending.take()
+        try:
+            return list(zip(entries, self.formatter.lines(entries)))
+        except Exception:
+            pass
         lines = []
-        for entry in requests:
-            created, name, message, fields, filename, lineno = entry
+        for entry in entries:
             try:
-                text = line(
-                    created, logging.INFO, name, message, fields, filename, lineno
-                )
+                (text,) = self.formatter.lines([entry])
             except Exception:
                 self.handleError(_request_record(entry))
             else:
@@ -371,59 +330,27 @@ class _Batched:
         return lines
 
 
-_BASENAMES: dict[str, str] = {}
-
-
-def log_request(logger: logging.Logger, fields: dict) -> None:
-    """Write the INFO record ``request`` with ``fields`` on ``logger``.
+def log_exchange(logger: logging.Logger, scope, status: int, started: int) -> None:
+    """Write the INFO record ``request`` of one HTTP exchange that started
+    at ``started`` (``time.perf_counter_ns()``) on ``logger``.
 
     The caller has checked ``logger.isEnabledFor(logging.INFO)``. The
     record's caller (the pretty format's ``at file:line``) is the caller of
     this function, on either path.
     """
-    _log_info(logger, "request", fields, sys._getframe(1))
+    fields = logline.request_fields(scope, status, started)
+    pending = _Installed.pending
+    if pending is None or not pending.defer(logger, "request", fields, 1):
+        logger.info("request", extra={"fields": fields}, stacklevel=2)
 
 
 def log_info(logger: logging.Logger, message: str, fields: dict) -> None:
-    """``log_request`` for any INFO record: the same deferred path, for the
-    other records a busy server writes by the thousand (``cron job
-    enqueued``: a second with 10,000 due entries writes 10,000)."""
-    _log_info(logger, message, fields, sys._getframe(1))
-
-
-def _log_info(logger: logging.Logger, message: str, fields: dict, caller) -> None:
-    handler = _Installed.handler
-    if handler is None or not _sole_handler(logger, handler):
-        logger.info(message, extra={"fields": fields}, stacklevel=3)
-        return
-    if logging._srcfile is None:  # what the stdlib records without a caller
-        filename, lineno = "(unknown file)", 0
-    else:
-        path = caller.f_code.co_filename
-        filename = _BASENAMES.get(path)
-        if filename is None:
-            filename = _BASENAMES[path] = os.path.basename(path)
-        lineno = caller.f_lineno
-    handler.defer_request(
-        (time.time(), logger.name, message, fields, filename, lineno)
-    )
-
-
-def _sole_handler(logger: logging.Logger, handler: logging.Handler) -> bool:
-    """Whether ``handler`` (ours, with our formatter) is all that would see
-    an INFO record of ``logger``, unfiltered."""
-    if logger.filters or handler.filters or handler.level > logging.INFO:
-        return False
-    if not isinstance(handler, _Batched):
-        return False
-    if not isinstance(handler.formatter, _ZizqFormatter):
-        return False
-    while logger.parent is not None:
-        if logger.handlers or not logger.propagate:
-            return False
-        logger = logger.parent
-    handlers = logger.handlers
-    return len(handlers) == 1 and handlers[0] is handler
+    """``log_exchange``'s path for any INFO record, for the other records a
+    busy server writes by the thousand (``cron job enqueued``: a second
+    with 10,000 due entries writes 10,000)."""
+    pending = _Installed.pending
+    if pending is None or not pending.defer(logger, message, fields, 1):
+        logger.info(message, extra={"fields": fields}, stacklevel=2)
 
 
 def _request_record(entry: tuple) -> logging.LogRecord:
@@ -472,7 +399,7 @@ class RotatingLogFile(_Batched, logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._requests:
+            if self.pending.entries:
                 self._write_requests()
             self._write(self.format(record), record.created)
             self._file.flush()
@@ -481,7 +408,7 @@ class RotatingLogFile(_Batched, logging.Handler):
 
     def flush(self) -> None:
         with self.lock:
-            if self._requests:
+            if self.pending.entries:
                 self._write_requests()
                 self._file.flush()
 
@@ -553,6 +480,7 @@ class _Installed:
     """What the last ``configure`` call changed, so the next one undoes it."""
 
     handler: logging.Handler | None = None
+    pending: Any = None  # the handler's logline.Pending, if it batches
     loggers: tuple[str, ...] = ()
 
 
@@ -572,17 +500,17 @@ class BatchFlushedStreamHandler(_Batched, logging.StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._requests:
+            if self.pending.entries:
                 self._write_requests()
             self.stream.write(self.format(record) + self.terminator)
         except Exception:
             self.handleError(record)
             return
-        self._flush_soon()
+        self.pending.flush_soon()
 
     def flush(self) -> None:
         with self.lock:
-            if self._requests:
+            if self.pending.entries:
                 self._write_requests()
         super().flush()
 
@@ -672,6 +600,7 @@ def _install(
         logging.getLogger(name).setLevel(level)
     root.addHandler(handler)
     _Installed.handler = handler
+    _Installed.pending = getattr(handler, "pending", None)
     _Installed.loggers = tuple(name for name, _ in log_filter.targets)
     logging.logThreads = False
     logging.logProcesses = False

@@ -18,12 +18,14 @@ import queue_core.codec
 import queue_core.duplicates
 import queue_core.index
 import queue_core.scheduling
+import zizq_server.logline
 
 PACKAGES = [
     queue_core.codec,
     queue_core.duplicates,
     queue_core.index,
     queue_core.scheduling,
+    zizq_server.logline,
 ]
 NO_EXTENSIONS = bool(os.environ.get("ZIZQ_NO_EXTENSIONS"))
 

@@ -365,14 +365,25 @@ async def past_the_flush():
     await asyncio.sleep(2 * zlogging.FLUSH_SECONDS)
 
 
-def both_paths(logger, fields, fast):
-    """One request record the fast way or the stdlib's, from the same line
-    (the pretty format shows it)."""
-    (zlogging.log_request if fast else stdlib_request)(logger, fields)
+# The exchange whose record has REQUEST_FIELDS, 250 us after it started.
+SCOPE = {"method": "POST", "path": "/jobs", "query_string": b"x=1"}
+STARTED_NS = 5_000_000
 
 
-def stdlib_request(logger, fields):
-    logger.info("request", extra={"fields": fields}, stacklevel=2)
+def both_paths(logger, fast):
+    """The request record of SCOPE the fast way or the stdlib's, from the
+    same line (the pretty format shows it)."""
+    (zlogging.log_exchange if fast else stdlib_request)(
+        logger, SCOPE, 201, STARTED_NS
+    )
+
+
+def exchange(logger):
+    zlogging.log_exchange(logger, SCOPE, 201, STARTED_NS)
+
+
+def stdlib_request(logger, *exchange):
+    logger.info("request", extra={"fields": REQUEST_FIELDS}, stacklevel=2)
 
 
 @pytest.mark.parametrize("fmt", ["compact", "pretty", "json"])
@@ -380,15 +391,16 @@ def test_request_record_bytes_match_the_stdlib_path(fmt, output, alone, monkeypa
     stream = output(fmt=fmt)
     handler = alone(logging.getLogger().handlers[-1])
     monkeypatch.setattr(time, "time", lambda: 1_700_000_000.123456)
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: STARTED_NS + 250_999)
     logger = logging.getLogger("zizq.api.primary")
 
     async def run():
-        both_paths(logger, REQUEST_FIELDS, fast=True)
-        assert handler._requests  # deferred to the batch's flush
+        both_paths(logger, fast=True)
+        assert handler.pending.entries  # deferred to the batch's flush
         assert stream.getvalue() == ""
         await past_the_flush()
         fast = stream.getvalue()
-        both_paths(logger, REQUEST_FIELDS, fast=False)
+        both_paths(logger, fast=False)
         return fast, stream.getvalue()[len(fast):]
 
     fast, slow = asyncio.run(run())
@@ -402,9 +414,9 @@ def test_request_records_keep_their_place_among_other_records(output, alone):
     logger = logging.getLogger("zizq.api.primary")
 
     async def run():
-        zlogging.log_request(logger, {"path": "/a"})
+        zlogging.log_info(logger, "request", {"path": "/a"})
         logger.warning("between")
-        zlogging.log_request(logger, {"path": "/b"})
+        zlogging.log_info(logger, "request", {"path": "/b"})
         await past_the_flush()
 
     asyncio.run(run())
@@ -417,14 +429,17 @@ def test_request_records_keep_their_place_among_other_records(output, alone):
 def test_request_records_outside_a_loop_are_written_at_once(output, alone):
     stream = output(fmt="compact")
     alone(logging.getLogger().handlers[-1])
-    zlogging.log_request(logging.getLogger("zizq.api.admin"), {"status": 200})
+    zlogging.log_info(logging.getLogger("zizq.api.admin"), "request", {"status": 200})
     assert stream.getvalue().endswith(" INFO zizq::api::admin: request status=200\n")
 
 
-def test_request_records_reach_other_handlers_the_stdlib_way(output, caplog):
+def test_request_records_reach_other_handlers_the_stdlib_way(
+    output, caplog, monkeypatch
+):
     stream = output(fmt="compact")
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: STARTED_NS + 250_999)
     with caplog.at_level(logging.INFO, logger="zizq.api.primary"):
-        zlogging.log_request(logging.getLogger("zizq.api.primary"), REQUEST_FIELDS)
+        exchange(logging.getLogger("zizq.api.primary"))
     assert [r.fields for r in caplog.records] == [REQUEST_FIELDS]
     assert "request method=POST" in stream.getvalue()
 
@@ -438,7 +453,7 @@ def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
 
     async def run():
         for number in range(30):
-            zlogging.log_request(logger, {"n": number})
+            zlogging.log_info(logger, "request", {"n": number})
             if number % 7 == 0:
                 await past_the_flush()
 
@@ -461,7 +476,7 @@ def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
 
 @pytest.mark.parametrize("fmt", ["compact", "json"])
 def test_any_info_record_can_take_the_deferred_path(fmt, output, alone, monkeypatch):
-    """``log_info``: what ``log_request`` does, for another message."""
+    """``log_info``: what ``log_exchange`` does, for another message."""
     stream = output(fmt=fmt)
     handler = alone(logging.getLogger().handlers[-1])
     monkeypatch.setattr(time, "time", lambda: 1_700_000_000.123456)
@@ -470,7 +485,7 @@ def test_any_info_record_can_take_the_deferred_path(fmt, output, alone, monkeypa
 
     async def run():
         zlogging.log_info(logger, "cron job enqueued", fields)
-        assert handler._requests and stream.getvalue() == ""
+        assert handler.pending.entries and stream.getvalue() == ""
         await past_the_flush()
         fast = stream.getvalue()
         logger.info("cron job enqueued", extra={"fields": fields})

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 
-from ..api.app import log_exchange
+from ..logging import log_exchange
 from . import bridge
 
 log = logging.getLogger("zizq.api.admin")

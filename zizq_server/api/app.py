@@ -18,7 +18,7 @@ import logging
 import time
 
 from queue_core.errors import QueueError
-from ..logging import log_request
+from ..logging import log_exchange
 
 from . import negotiation
 from .errors import status_for
@@ -189,26 +189,6 @@ class ApiApp:
         if body is None:
             return await send_empty(send, status)
         return await send_response(send, status, body, fmt)
-
-
-def log_exchange(log, scope, status: int, started: int) -> None:
-    """The ``request`` record of one HTTP exchange that started at
-    ``started`` (``time.perf_counter_ns()``); the caller checked the level."""
-    path = scope["path"]
-    query = scope.get("query_string")
-    if query:
-        path = f"{path}?{query.decode('latin-1')}"
-    # Whole microseconds in ms: round(x, 3) of a float costs twice this.
-    latency_ms = (time.perf_counter_ns() - started) // 1000 / 1000
-    log_request(
-        log,
-        {
-            "method": scope["method"],
-            "path": path,
-            "status": status,
-            "latency_ms": latency_ms,
-        },
-    )
 
 
 def _allow(methods) -> bytes:

@@ -1,0 +1,207 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Log line pieces, compiled (twin of ``_py``, which says what each does).
+
+The timestamp is written by ``snprintf`` behind the cached prefix of its
+second, and a compact line is joined once from its pieces; the rules for
+field values are ``_py``'s, with ``Quoted`` strings still encoded by
+``json.dumps`` (rare, and the reference for escaping).
+"""
+
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.stdio cimport snprintf
+from libc.string cimport memcpy
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+
+from .values import Quoted
+
+cdef object _dumps = json.dumps
+cdef object _Quoted = Quoted
+cdef object _running_loop = asyncio._get_running_loop
+cdef object _getframe = sys._getframe
+cdef object _basename = os.path.basename
+cdef int _INFO = logging.INFO
+
+
+cdef class Stamps:
+    """Timestamps of one formatter, with the last whole second's text."""
+
+    cdef long long _second
+    cdef char _buffer[40]  # "YYYY-MM-DDTHH:MM:SS" then ".uuuuuuZ"
+    cdef int _prefix_size
+
+    def __cinit__(self):
+        self._second = -1
+        self._prefix_size = 0
+
+    cpdef str text(self, double created):
+        cdef long long second = <long long>created
+        cdef long long micros
+        cdef bytes prefix
+        cdef int size
+        if second != self._second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+            self._prefix_size = min(len(prefix), 24)
+            memcpy(self._buffer, <char*>prefix, self._prefix_size)
+            self._second = second
+        micros = <long long>((created - <double>second) * 1000000.0)
+        size = snprintf(
+            self._buffer + self._prefix_size, 16, ".%06lldZ", micros
+        )
+        return PyUnicode_DecodeASCII(self._buffer, self._prefix_size + size, NULL)
+
+
+cpdef str level_label(int levelno):
+    if levelno >= 40:
+        return "ERROR"
+    if levelno >= 30:
+        return "WARN"
+    if levelno >= 20:
+        return "INFO"
+    if levelno >= 10:
+        return "DEBUG"
+    return "TRACE"
+
+
+cdef str _padded_label(int levelno):
+    if levelno >= 40:
+        return "ERROR"
+    if levelno >= 30:
+        return " WARN"
+    if levelno >= 20:
+        return " INFO"
+    if levelno >= 10:
+        return "DEBUG"
+    return "TRACE"
+
+
+cpdef str field_text(object value):
+    cdef type kind = type(value)
+    if kind is str:
+        return <str>value
+    if kind is _Quoted:
+        return _dumps(value, ensure_ascii=False)
+    if kind is bool:
+        return "true" if value else "false"
+    return str(value)
+
+
+def compact_line(
+    Stamps stamps, double created, int levelno, str target, str message, fields
+):
+    cdef list parts = [stamps.text(created), " ", _padded_label(levelno), " ",
+                       target, ": ", message]
+    cdef dict items
+    if fields:
+        items = fields if type(fields) is dict else dict(fields)
+        for key, value in items.items():
+            parts.append(" ")
+            parts.append(key if type(key) is str else str(key))
+            parts.append("=")
+            parts.append(field_text(value))
+    return "".join(parts)
+
+
+def compact_lines(Stamps stamps, dict targets, list entries):
+    cdef list lines = []
+    cdef tuple entry
+    for entry in entries:
+        name = entry[1]
+        target = targets.get(name)
+        if target is None:
+            target = targets[name] = name.replace(".", "::")
+        lines.append(compact_line(stamps, entry[0], 20, target, entry[2], entry[3]))
+    return lines
+
+
+def request_fields(dict scope, status, long long started):
+    path = scope["path"]
+    query = scope.get("query_string")
+    if query:
+        path = path + "?" + query.decode("latin-1")
+    cdef long long micros = (time.perf_counter_ns() - started) // 1000
+    return {
+        "method": scope["method"],
+        "path": path,
+        "status": status,
+        "latency_ms": micros / 1000.0,
+    }
+
+
+cdef class Pending:
+    """The deferred INFO records of one handler (``_py.Pending``)."""
+
+    cdef public list entries
+    cdef object _handler
+    cdef object _formatter_class
+    cdef double _flush_seconds
+    cdef object _loop
+    cdef dict _basenames
+
+    def __init__(self, handler, formatter_class, double flush_seconds):
+        self.entries = []
+        self._handler = handler
+        self._formatter_class = formatter_class
+        self._flush_seconds = flush_seconds
+        self._loop = None
+        self._basenames = {}
+
+    def take(self):
+        cdef list entries = self.entries
+        self.entries = []
+        return entries
+
+    def defer(self, logger, str message, fields, int depth):
+        cdef object filename
+        cdef object lineno
+        if not self._sole(logger):
+            return False
+        if logging._srcfile is None:
+            filename, lineno = "(unknown file)", 0
+        else:
+            # A compiled function has no frame: ``depth`` counts from the
+            # Python function that called this one.
+            caller = _getframe(depth)
+            path = caller.f_code.co_filename
+            filename = self._basenames.get(path)
+            if filename is None:
+                filename = self._basenames[path] = _basename(path)
+            lineno = caller.f_lineno
+        self.entries.append(
+            (time.time(), logger.name, message, fields, filename, lineno)
+        )
+        self.flush_soon()
+        return True
+
+    cpdef flush_soon(self):
+        loop = _running_loop()
+        if loop is None:
+            self._handler.flush()
+        elif self._loop is not loop:
+            self._loop = loop
+            loop.call_later(self._flush_seconds, self._due)
+
+    def _due(self):
+        self._loop = None
+        self._handler.flush()
+
+    cdef bint _sole(self, logger) except -1:
+        handler = self._handler
+        if logger.filters or handler.filters or handler.level > _INFO:
+            return False
+        if not isinstance(handler.formatter, self._formatter_class):
+            return False
+        parent = logger.parent
+        while parent is not None:
+            if logger.handlers or not logger.propagate:
+                return False
+            logger = parent
+            parent = logger.parent
+        handlers = logger.handlers
+        return len(handlers) == 1 and handlers[0] is handler
