@@ -41,14 +41,15 @@ handler's ``logline.Pending``, and the handler formats the records of the
 last ``FLUSH_SECONDS`` in one pass (the compact format in one compiled
 call) and writes them in one call, then or before any other record it is
 given (so the order of lines is the order of calls), or at once outside a
-loop. A flush per loop turn cost a callback, a write and a system call
-for nearly every request, as much as formatting it: a busy server
-finishes about one request per turn. A line is built by the same
-formatter code whether it comes from a ``LogRecord`` or from ``Pending``,
-so the bytes are the same in every format and to every destination.
-Whenever something else could see the record (another handler or a filter
-on its way, a formatter not ours) it goes through ``Logger.info`` as
-before.
+loop. The write is what batching is for: a write to a pipe costs as much
+as formatting dozens of records (round 11 of docs/performance.md), so a
+flush per loop turn, or per millisecond, cost more than the records. A
+line is built by the same formatter code whether it comes from a
+``LogRecord`` or from ``Pending``, so the bytes are the same in every
+format and to every destination. Whenever something else could see the
+record (another handler or a filter on its way, a formatter not ours) it
+goes through ``Logger.info`` as before. Records at WARN and above are
+written at once, so a crash right after one still leaves it on screen.
 """
 
 import json
@@ -289,9 +290,9 @@ def _filter_or_default(spec: str | None, level: str, stderr: TextIO) -> LogFilte
 # --- the request log -----------------------------------------------------------
 
 
-# How long a record written inside a running loop may wait to be written:
-# at most a millisecond late on screen, ~20 requests per write at 20k/s.
-FLUSH_SECONDS = 0.001
+# How long an INFO record written inside a running loop may wait to be
+# written: 10 ms late on screen at most, ~200 requests per write at 20k/s.
+FLUSH_SECONDS = 0.01
 
 
 class _Batched:
@@ -488,10 +489,11 @@ class BatchFlushedStreamHandler(_Batched, logging.StreamHandler):
     """A stream handler that flushes once per batch, not per record.
 
     The request log writes a record per HTTP request; a flush (a write
-    system call) for each cost more than formatting it. Records written
-    while an event loop runs are flushed ``FLUSH_SECONDS`` after the first
-    of them, so they still appear promptly; outside a loop every record is
-    flushed at once (start-up lines that clients wait for, shutdown).
+    system call) for each cost more than formatting it. INFO and lower
+    records written while an event loop runs are flushed ``FLUSH_SECONDS``
+    after the first of them, so they still appear promptly; warnings and
+    errors, and every record outside a loop (start-up lines that clients
+    wait for, shutdown), are flushed at once.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -506,7 +508,10 @@ class BatchFlushedStreamHandler(_Batched, logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
-        self.pending.flush_soon()
+        if record.levelno >= logging.WARNING:
+            self.flush()
+        else:
+            self.pending.flush_soon()
 
     def flush(self) -> None:
         with self.lock:

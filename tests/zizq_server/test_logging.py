@@ -426,6 +426,37 @@ def test_request_records_keep_their_place_among_other_records(output, alone):
     ]
 
 
+def test_inside_a_loop_warnings_are_flushed_at_once_and_info_after_a_while(alone):
+    written = io.BytesIO()  # what reached the "file": flushed bytes only
+    stream = io.TextIOWrapper(io.BufferedWriter(written, buffer_size=1 << 16))
+    handler = alone(zlogging.configure_output(fmt="compact", stream=stream))
+    logger = logging.getLogger("zizq.api.primary")
+
+    def lines():
+        return written.getvalue().decode().splitlines()
+
+    async def run():
+        logger.info("first")
+        zlogging.log_info(logger, "request", {"path": "/a"})
+        assert lines() == []
+        logger.warning("now")
+        assert [line.split(": ", 1)[1] for line in lines()] == [
+            "first", "request path=/a", "now"
+        ]
+        logger.info("later")
+        await asyncio.sleep(0)
+        assert len(lines()) == 3
+        await past_the_flush()
+        assert len(lines()) == 4
+
+    try:
+        asyncio.run(run())
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+        logging.getLogger("zizq").setLevel(logging.NOTSET)
+
+
 def test_request_records_outside_a_loop_are_written_at_once(output, alone):
     stream = output(fmt="compact")
     alone(logging.getLogger().handlers[-1])
