@@ -7,9 +7,10 @@ of ``CRON_FIRE_BATCH_SIZE`` that follow each other at once while entries
 remain due. Firing is a store operation (store/cron_fire.py); this loop only
 times it and writes the log line per enqueued job.
 
-The log line is written through ``log_info(logger, message, fields)``, by
-default the stdlib's ``logger.info``; the server passes its deferred
-writer (zizq_server.logging), since a busy second writes thousands.
+The log lines of a pass are written through ``log_info(logger, message,
+many)``, one record per fields dict in ``many``, by default the stdlib's
+``logger.info`` for each; the server passes its deferred writer
+(zizq_server.logging), since a busy second writes thousands.
 
 Cron scheduling is licensed: ``licensed(FEATURE)`` is asked before every
 pass. Without a licence the loop fires nothing and asks again every
@@ -29,8 +30,9 @@ _UNLICENSED_RECHECK_S = 1.0
 _RETRY_AFTER_ERROR_S = 1.0
 
 
-def stdlib_info(logger: logging.Logger, message: str, fields: dict) -> None:
-    logger.info(message, extra={"fields": fields})
+def stdlib_info(logger: logging.Logger, message: str, many: list) -> None:
+    for fields in many:
+        logger.info(message, extra={"fields": fields})
 
 
 async def run(store, licensed, shutdown: asyncio.Event, log_info=stdlib_info) -> None:
@@ -47,8 +49,7 @@ async def run(store, licensed, shutdown: asyncio.Event, log_info=stdlib_info) ->
             await asyncio.sleep(_RETRY_AFTER_ERROR_S)
             continue
         if fired and logger.isEnabledFor(logging.INFO):
-            for group, entry, next_at in fired:
-                log_info(logger, "cron job enqueued", _fields(group, entry, next_at))
+            log_info(logger, "cron job enqueued", _fields(fired))
         # A full pass may leave more due: the timeout is 0 then.
         await _wait(crons.changed, _until_next(store))
 
@@ -68,6 +69,14 @@ async def _wait(event: asyncio.Event, timeout) -> None:
         pass
 
 
-def _fields(group: str, entry: str, next_at) -> dict:
-    shown = "None" if next_at is None else f"Some({next_at})"
-    return {"group": group, "entry": entry, "next_enqueue_at": shown}
+def _fields(fired: list) -> list:
+    """The log line's fields of each fire; the entries of a pass mostly
+    share their next occurrence, whose text is made once."""
+    shown = {None: "None"}
+    many = []
+    for group, entry, next_at in fired:
+        text = shown.get(next_at)
+        if text is None:
+            text = shown[next_at] = f"Some({next_at})"
+        many.append({"group": group, "entry": entry, "next_enqueue_at": text})
+    return many

@@ -89,7 +89,7 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
             if fold is None or entry.job.batch is None:
                 requests.append(entry.job)
             entry.last_enqueue_at = now_ms
-            fired.append((group_name, entry))
+            fired.append((group_name, entry_name, next_at))
         writes[tag + key.encode()] = record  # store.cron.schedule_key
         if next_at is not None:
             index(key, next_at)
@@ -100,7 +100,7 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
         store.totals.enqueued += unique.made(jobs)  # as Store.enqueue
     if fold is not None:
         store.totals.enqueued += unique.made(fold())
-    return [(g, e.name, e.next_enqueue_at) for g, e in fired]
+    return fired
 
 
 def _same(templates: list, planned: list) -> bool:

@@ -414,9 +414,9 @@ def test_request_records_keep_their_place_among_other_records(output, alone):
     logger = logging.getLogger("zizq.api.primary")
 
     async def run():
-        zlogging.log_info(logger, "request", {"path": "/a"})
+        zlogging.log_info(logger, "request", [{"path": "/a"}])
         logger.warning("between")
-        zlogging.log_info(logger, "request", {"path": "/b"})
+        zlogging.log_info(logger, "request", [{"path": "/b"}])
         await past_the_flush()
 
     asyncio.run(run())
@@ -437,7 +437,7 @@ def test_inside_a_loop_warnings_are_flushed_at_once_and_info_after_a_while(alone
 
     async def run():
         logger.info("first")
-        zlogging.log_info(logger, "request", {"path": "/a"})
+        zlogging.log_info(logger, "request", [{"path": "/a"}])
         assert lines() == []
         logger.warning("now")
         assert [line.split(": ", 1)[1] for line in lines()] == [
@@ -460,7 +460,8 @@ def test_inside_a_loop_warnings_are_flushed_at_once_and_info_after_a_while(alone
 def test_request_records_outside_a_loop_are_written_at_once(output, alone):
     stream = output(fmt="compact")
     alone(logging.getLogger().handlers[-1])
-    zlogging.log_info(logging.getLogger("zizq.api.admin"), "request", {"status": 200})
+    admin = logging.getLogger("zizq.api.admin")
+    zlogging.log_info(admin, "request", [{"status": 200}])
     assert stream.getvalue().endswith(" INFO zizq::api::admin: request status=200\n")
 
 
@@ -484,7 +485,7 @@ def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
 
     async def run():
         for number in range(30):
-            zlogging.log_info(logger, "request", {"n": number})
+            zlogging.log_info(logger, "request", [{"n": number}])
             if number % 7 == 0:
                 await past_the_flush()
 
@@ -515,7 +516,7 @@ def test_any_info_record_can_take_the_deferred_path(fmt, output, alone, monkeypa
     fields = {"group": "g", "entry": "e", "next_enqueue_at": "Some(1000)"}
 
     async def run():
-        zlogging.log_info(logger, "cron job enqueued", fields)
+        zlogging.log_info(logger, "cron job enqueued", [fields])
         assert handler.pending.entries and stream.getvalue() == ""
         await past_the_flush()
         fast = stream.getvalue()
@@ -525,3 +526,24 @@ def test_any_info_record_can_take_the_deferred_path(fmt, output, alone, monkeypa
     fast, slow = asyncio.run(run())
     assert fast == slow
     assert "cron job enqueued" in fast and "Some(1000)" in fast
+
+
+def test_many_records_at_once_on_either_path(output, alone, caplog):
+    stream = output(fmt="compact")
+    logger = logging.getLogger("zizq.cron")
+    many = [{"entry": "a"}, {"entry": "b"}, {"entry": "c"}]
+    with caplog.at_level(logging.INFO, logger="zizq.cron"):
+        zlogging.log_info(logger, "cron job enqueued", many)  # caplog sees them
+    assert [r.fields for r in caplog.records] == many
+    alone(logging.getLogger().handlers[-1])
+
+    async def run():
+        zlogging.log_info(logger, "cron job enqueued", many)
+        await past_the_flush()
+
+    asyncio.run(run())
+    lines = stream.getvalue().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        f"cron job enqueued entry={name}" for name in "abcabc"
+    ]
+    assert len({line.split()[0] for line in lines[3:]}) == 1  # one moment

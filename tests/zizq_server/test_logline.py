@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -106,6 +107,47 @@ def test_batches_of_compact_lines_match(cy, entries):
     assert compiled_targets == reference_targets
 
 
+def dumps(value) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def outcome(function, *args):
+    """What ``function`` returns, or the type of what it raises (orjson
+    refuses integers past 64 bits)."""
+    try:
+        return function(*args)
+    except TypeError as exc:
+        return type(exc)
+
+
+@given(moment=created, level=st.integers(0, 50), target=text, message=text,
+       record_fields=fields)
+def test_json_lines_match(cy, moment, level, target, message, record_fields):
+    args = (moment, level, dumps(target), message, record_fields, dumps)
+    compiled = outcome(cy.json_line, cy.Stamps(), *args)
+    assert compiled == outcome(py.json_line, py.Stamps(), *args)
+    if isinstance(compiled, str):
+        assert orjson.loads(compiled)["fields"]["message"] == (
+            (record_fields or {}).get("message", message)
+        )
+
+
+@given(
+    entries=st.lists(
+        st.tuples(created, st.sampled_from(["zizq.api", "zizq.cron"]), text,
+                  fields, st.just("f.py"), st.just(1)),
+        max_size=5,
+    )
+)
+def test_batches_of_json_lines_match(cy, entries):
+    compiled_targets, reference_targets = {}, {}
+    compiled = outcome(cy.json_lines, cy.Stamps(), compiled_targets, dumps, entries)
+    assert compiled == outcome(
+        py.json_lines, py.Stamps(), reference_targets, dumps, entries
+    )
+    assert compiled_targets == reference_targets
+
+
 @pytest.mark.parametrize("query", [b"", b"queue=a&x=%C3%A9", b"\xe9"])
 def test_request_fields_match(twin, monkeypatch, query):
     monkeypatch.setattr(time, "perf_counter_ns", lambda: 7_123_999)
@@ -157,6 +199,22 @@ def test_pending_keeps_the_record_and_its_caller(twin, installed, monkeypatch):
     assert stream.getvalue() == (
         "2023-11-14T22:13:20.250000Z  INFO zizq::api::primary: request a=1\n"
     )
+
+
+def test_many_records_share_their_moment_and_caller(twin, installed, monkeypatch):
+    pending, _ = installed(twin)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.5)
+    logger = logging.getLogger("zizq.cron")
+
+    async def run():
+        pending.defer_many(logger, "m", [{"n": 1}, {"n": 2}], 0)
+        return pending.take()
+
+    line = run.__code__.co_firstlineno + 1
+    assert asyncio.run(run()) == [
+        (1_700_000_000.5, "zizq.cron", "m", {"n": n}, "test_logline.py", line)
+        for n in (1, 2)
+    ]
 
 
 def test_without_a_caller_the_stdlib_placeholder_is_kept(twin, installed):

@@ -15,6 +15,8 @@ Stamps = _impl.Stamps
 compact_line = _impl.compact_line
 compact_lines = _impl.compact_lines
 field_text = _impl.field_text
+json_line = _impl.json_line
+json_lines = _impl.json_lines
 level_label = _impl.level_label
 request_fields = _impl.request_fields
 
@@ -26,6 +28,8 @@ __all__ = [
     "compact_line",
     "compact_lines",
     "field_text",
+    "json_line",
+    "json_lines",
     "level_label",
     "request_fields",
 ]

@@ -120,6 +120,34 @@ def compact_lines(Stamps stamps, dict targets, list entries):
     return lines
 
 
+def json_line(
+    Stamps stamps, double created, int levelno, str json_target, str message,
+    fields, dumps,
+):
+    cdef dict body = {"message": message}
+    if fields:
+        body.update(fields)
+    return "".join([
+        '{"timestamp":"', stamps.text(created), '","level":"',
+        level_label(levelno), '","fields":', dumps(body), ',"target":',
+        json_target, "}",
+    ])
+
+
+def json_lines(Stamps stamps, dict json_targets, dumps, list entries):
+    cdef list lines = []
+    cdef tuple entry
+    for entry in entries:
+        name = entry[1]
+        target = json_targets.get(name)
+        if target is None:
+            target = json_targets[name] = dumps(name.replace(".", "::"))
+        lines.append(
+            json_line(stamps, entry[0], 20, target, entry[2], entry[3], dumps)
+        )
+    return lines
+
+
 def request_fields(dict scope, status, long long started):
     path = scope["path"]
     query = scope.get("query_string")
@@ -158,6 +186,9 @@ cdef class Pending:
         return entries
 
     def defer(self, logger, str message, fields, int depth):
+        return self.defer_many(logger, message, (fields,), depth)
+
+    def defer_many(self, logger, str message, many, int depth):
         cdef object filename
         cdef object lineno
         if not self._sole(logger):
@@ -173,9 +204,10 @@ cdef class Pending:
             if filename is None:
                 filename = self._basenames[path] = _basename(path)
             lineno = caller.f_lineno
-        self.entries.append(
-            (time.time(), logger.name, message, fields, filename, lineno)
-        )
+        created, name = time.time(), logger.name
+        entries = self.entries
+        for fields in many:
+            entries.append((created, name, message, fields, filename, lineno))
         self.flush_soon()
         return True
 

@@ -14,6 +14,11 @@ here, because the request log formats one record per HTTP request:
 * ``compact_lines(stamps, targets, entries)``: ``compact_line`` of each
   deferred INFO record (``Pending``'s tuples) at once, ``targets`` caching
   each logger name's target (``zizq.api`` -> ``zizq::api``).
+* ``json_line(stamps, created, levelno, json_target, message, fields,
+  dumps)`` and ``json_lines(stamps, json_targets, dumps, entries)``: the
+  json format's line(s), ``{"timestamp":...,"level":...,"fields":{"message":
+  ...},"target":...}``, with ``dumps`` (a dict to compact JSON text) for
+  the fields and each target's JSON string cached in ``json_targets``.
 * ``request_fields(scope, status, started)``: the fields of an HTTP
   exchange's ``request`` record (API.md's request log): method, path with
   its query, status, and ``latency_ms`` since ``started``
@@ -95,6 +100,28 @@ def compact_lines(stamps, targets: dict, entries: list) -> list:
     return lines
 
 
+def json_line(stamps, created, levelno, json_target, message, fields, dumps) -> str:
+    # Only the fields need encoding: the timestamp and level are plain
+    # ASCII, and the target's JSON string is the caller's. Spliced, the line
+    # is the bytes of dumping the whole object, a fifth cheaper.
+    body = {"message": message, **fields} if fields else {"message": message}
+    return (
+        f'{{"timestamp":"{stamps.text(created)}",'
+        f'"level":"{level_label(levelno)}",'
+        f'"fields":{dumps(body)},"target":{json_target}}}'
+    )
+
+
+def json_lines(stamps, json_targets: dict, dumps, entries: list) -> list:
+    lines = []
+    for created, name, message, fields, _, _ in entries:
+        target = json_targets.get(name)
+        if target is None:
+            target = json_targets[name] = dumps(name.replace(".", "::"))
+        lines.append(json_line(stamps, created, 20, target, message, fields, dumps))
+    return lines
+
+
 def request_fields(scope, status: int, started: int) -> dict:
     path = scope["path"]
     query = scope.get("query_string")
@@ -117,8 +144,9 @@ class Pending:
     message, fields, file name, line)`` when ``handler`` alone would see an
     INFO record of ``logger``, unfiltered and formatted by a
     ``formatter_class``, and returns False otherwise (the caller then logs
-    it the stdlib's way). The caller shown is ``depth`` frames above the
-    function calling ``defer``. ``handler.flush()`` runs ``flush_seconds``
+    it the stdlib's way); ``defer_many`` does so for many records at once.
+    The caller shown is ``depth`` frames above the function calling
+    ``defer``. ``handler.flush()`` runs ``flush_seconds``
     after the first record of a batch while a loop runs, at once outside
     one; it calls ``take()``, which gives the records and keeps none.
     """
@@ -136,6 +164,11 @@ class Pending:
         return entries
 
     def defer(self, logger, message: str, fields, depth: int) -> bool:
+        return self.defer_many(logger, message, (fields,), depth + 1)
+
+    def defer_many(self, logger, message: str, many, depth: int) -> bool:
+        """``defer`` of one record of ``message`` per fields in ``many``,
+        all with the same time and caller."""
         if not self._sole(logger):
             return False
         if logging._srcfile is None:  # what the stdlib records without a caller
@@ -147,8 +180,9 @@ class Pending:
             if filename is None:
                 filename = self._basenames[path] = os.path.basename(path)
             lineno = caller.f_lineno
-        self.entries.append(
-            (time.time(), logger.name, message, fields, filename, lineno)
+        created, name = time.time(), logger.name
+        self.entries.extend(
+            [(created, name, message, fields, filename, lineno) for fields in many]
         )
         self.flush_soon()
         return True

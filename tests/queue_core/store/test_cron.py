@@ -249,8 +249,8 @@ def test_the_scheduler_idles_without_a_licence_and_fires_once_when_it_returns(
 
     logged = []
 
-    def log_info(logger, message, fields):
-        logged.append((logger.name, message, fields))
+    def log_info(logger, message, many):
+        logged.extend((logger.name, message, fields) for fields in many)
 
     async def body():
         await store.crons.put_group("g", None, [entry("e")])
