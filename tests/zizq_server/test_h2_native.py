@@ -17,14 +17,19 @@ The twin keeps hyper-h2's behaviour (tests/zizq_server/test_h2_inbound.py
 holds it to stock hyper-h2).
 """
 
+import asyncio
 import json
 import os
 import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 
+import h2.config
+import h2.connection
 import h2.events
 import pytest
+from twisted.internet.testing import StringTransport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -251,3 +256,68 @@ def test_an_empty_last_cookie_crumb_is_refused_by_hyper_h2_only(servers):
     }
     assert answers["hyper-h2"] == "refused"
     assert answers["native"][0] == [(b":status", b"200")]
+
+
+# -- a stream's end, in process ---------------------------------------------------
+
+
+class _StillRunning:
+    """An application task that goes on after its response: it counts the
+    cancels it is sent."""
+
+    cancels = 0
+
+    def add_done_callback(self, callback):
+        pass
+
+    def done(self):
+        return False
+
+    def cancel(self):
+        self.cancels += 1
+
+
+class _Server:
+    root_path = ""
+    max_request_body_bytes = 0
+    application_close_timeout = 0.01
+
+    def __init__(self):
+        self.task = _StillRunning()
+        self.sends = []
+
+    def start_application(self, scope, receive, send, stream):
+        self.sends.append(send)
+        return self.task
+
+
+def test_a_completed_response_leaves_its_application_running():
+    """nghttp2 closes a stream while it frames the last data: that is the
+    response's end, not a client gone (which cancels the application after
+    ``application_close_timeout``, and cost every request a timer)."""
+    if nghttp2.IMPLEMENTATION != "cython":
+        pytest.skip("ZIZQ_NO_EXTENSIONS=1: the libnghttp2 class is not under test")
+    from zizq_server.serve.h2_native import NativeH2Channel
+
+    async def run():
+        server, transport = _Server(), StringTransport()
+        channel = NativeH2Channel()
+        channel.factory = SimpleNamespace(server=server)
+        channel.makeConnection(transport)
+        client = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True)
+        )
+        client.initiate_connection()
+        request = [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                   (":authority", "x")]
+        client.send_headers(1, request, end_stream=True)
+        channel.dataReceived(client.data_to_send())
+        (send,) = server.sends
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+        events = client.receive_data(transport.value())
+        assert [e.stream_id for e in events if isinstance(e, h2.events.StreamEnded)]
+        await asyncio.sleep(0.05)
+        return server.task.cancels
+
+    assert asyncio.run(run()) == 0

@@ -362,10 +362,13 @@ class _Stream(H2Stream):
                 body = b""
         if self.head_only:
             body = b""
-        if not self.channel.send(self.streamID, head, body, not more):
-            self.client_gone()
-        elif not more:
+        if not more:
+            # Finished first: nghttp2 closes the stream (``_h2_close``) as
+            # it frames the last data, inside ``send``, and a stream closed
+            # unfinished is a client gone (a timer to cancel its task).
             self._finish()
+        if not self.channel.send(self.streamID, head, body, not more) and more:
+            self.client_gone()
 
     def _abandon(self) -> None:
         self.channel.abort(self.streamID)
