@@ -3,9 +3,11 @@
 """Log line pieces, compiled (twin of ``_py``, which says what each does).
 
 The timestamp is written by ``snprintf`` behind the cached prefix of its
-second, and a compact line is joined once from its pieces; the rules for
-field values are ``_py``'s, with ``Quoted`` strings still encoded by
-``json.dumps`` (rare, and the reference for escaping).
+second, each line is joined once from its pieces, a batch of lines is one
+call, and so is keeping a record (``Pending.defer``: the handler-chain
+check, the caller, the tuple, the flush timer). The rules for field values
+are ``_py``'s, with ``Quoted`` strings still encoded by ``json.dumps``
+(rare, and the reference for escaping).
 """
 
 from cpython.unicode cimport PyUnicode_DecodeASCII
