@@ -67,7 +67,7 @@ from collections import deque
 
 import h2.events
 import h2.exceptions
-from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
+from daphne.utils import HEADER_NAME_RE
 from h2.errors import ErrorCodes
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionLost
@@ -78,7 +78,7 @@ from . import h2_open
 from .exchange import NO_BODY_STATUSES, Origin
 from .h2_inbound import Connection
 from .h2_limits import H2Limits
-from .h2_stream import H2Stream
+from .h2_stream import BAD_VALUE, H2Stream
 
 __all__ = ["H2Channel"]
 
@@ -86,12 +86,9 @@ __all__ = ["H2Channel"]
 _TARGET = re.compile(rb"/[\x21-\x7e]*")
 # Daphne's checks (daphne.utils), for a whole header block at once: token
 # names (joined by spaces) and values without the bytes of RFC 9110
-# section 5.5 it refuses.
+# section 5.5 it refuses (h2_stream.BAD_VALUE).
 _TOKEN = HEADER_NAME_RE
 _NAMES = re.compile(rb"(?:%s(?: %s)*)?" % (_TOKEN.pattern, _TOKEN.pattern))
-_BAD_VALUE = re.compile(
-    b"[%s]" % re.escape(bytes(sorted(INVALID_HEADER_VALUE_BYTES)))
-)
 # Request headers the stock path gives a meaning beyond passing them on.
 _SPECIAL = frozenset((b"expect", b"upgrade", b"daphne-root-path"))
 # The H2Connection method Twisted's dataReceived hands each event kind to.
@@ -136,7 +133,7 @@ def parse_headers(headers):
         or not _TOKEN.fullmatch(method)
         or not _TARGET.fullmatch(target)
         or not _NAMES.fullmatch(joined)
-        or _BAD_VALUE.search(b"".join([value for _, value in fields]))
+        or BAD_VALUE.search(b"".join([value for _, value in fields]))
         or len(set(names)) < len(names)
         or not _SPECIAL.isdisjoint(names)
     ):

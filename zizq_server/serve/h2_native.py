@@ -46,13 +46,13 @@ import asyncio
 from urllib.parse import unquote
 
 from daphne.http_protocol import WebRequest
-from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
+from daphne.utils import HEADER_NAME_RE
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import TimeoutMixin
 
 from . import h2_open, nghttp2
 from .exchange import NO_BODY_STATUSES, Origin
-from .h2_stream import H2Stream
+from .h2_stream import BAD_VALUE, H2Stream
 from .limits import HIGH_WATER_BYTES, too_large
 
 __all__ = ["NativeH2Channel"]
@@ -189,7 +189,7 @@ class NativeH2Channel(Protocol, TimeoutMixin):
                     fields.append((b"host", value))  # as Twisted's H2Stream adds it
             elif not HEADER_NAME_RE.fullmatch(name):
                 return None, _error_page("Invalid header name")
-            elif INVALID_HEADER_VALUE_BYTES.intersection(value):
+            elif BAD_VALUE.search(value):
                 return None, _error_page("Invalid header value")
             elif name == b"cookie":
                 cookies.append(value)
