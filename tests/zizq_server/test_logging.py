@@ -22,8 +22,8 @@ def output():
     level = root.level
     handlers = []
 
-    def configure(**options):
-        stream = io.StringIO()
+    def configure(stream=None, **options):
+        stream = stream or io.StringIO()
         options.setdefault("fmt", "compact")
         handlers.append(zlogging.configure_output(stream=stream, **options))
         return stream
@@ -426,10 +426,12 @@ def test_request_records_keep_their_place_among_other_records(output, alone):
     ]
 
 
-def test_inside_a_loop_warnings_are_flushed_at_once_and_info_after_a_while(alone):
+def test_inside_a_loop_warnings_are_flushed_at_once_and_info_after_a_while(
+    output, alone
+):
     written = io.BytesIO()  # what reached the "file": flushed bytes only
-    stream = io.TextIOWrapper(io.BufferedWriter(written, buffer_size=1 << 16))
-    handler = alone(zlogging.configure_output(fmt="compact", stream=stream))
+    output(stream=io.TextIOWrapper(io.BufferedWriter(written, buffer_size=1 << 16)))
+    alone(logging.getLogger().handlers[-1])
     logger = logging.getLogger("zizq.api.primary")
 
     def lines():
@@ -449,12 +451,7 @@ def test_inside_a_loop_warnings_are_flushed_at_once_and_info_after_a_while(alone
         await past_the_flush()
         assert len(lines()) == 4
 
-    try:
-        asyncio.run(run())
-    finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
-        logging.getLogger("zizq").setLevel(logging.NOTSET)
+    asyncio.run(run())
 
 
 def test_request_records_outside_a_loop_are_written_at_once(output, alone):
@@ -476,11 +473,11 @@ def test_request_records_reach_other_handlers_the_stdlib_way(
     assert "request method=POST" in stream.getvalue()
 
 
-def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
-    handler = zlogging.configure_output(
+def test_request_records_rotate_files_as_other_records_do(tmp_path, output, alone):
+    output(
         fmt="json", log_dir=tmp_path, rotation="never", max_size_bytes=600, max_files=50
     )
-    alone(handler)
+    alone(logging.getLogger().handlers[-1])
     logger = logging.getLogger("zizq.api.primary")
 
     async def run():
@@ -489,12 +486,8 @@ def test_request_records_rotate_files_as_other_records_do(tmp_path, alone):
             if number % 7 == 0:
                 await past_the_flush()
 
-    try:
-        asyncio.run(run())
-    finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
-        logging.getLogger("zizq").setLevel(logging.NOTSET)
+    asyncio.run(run())
+    logging.getLogger().handlers[-1].flush()
     names = rotated(tmp_path)
     assert len(names) > 5
     assert all((tmp_path / name).stat().st_size <= 600 for name in names)

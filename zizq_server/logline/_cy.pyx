@@ -72,15 +72,9 @@ cpdef str level_label(int levelno):
 
 
 cdef str _padded_label(int levelno):
-    if levelno >= 40:
-        return "ERROR"
-    if levelno >= 30:
-        return " WARN"
-    if levelno >= 20:
-        return " INFO"
-    if levelno >= 10:
-        return "DEBUG"
-    return "TRACE"
+    """``level_label`` right-aligned to five characters."""
+    label = level_label(levelno)
+    return " " + label if len(label) == 4 else label
 
 
 cpdef str field_text(object value):
