@@ -104,14 +104,20 @@ def compact_line(
     return "".join(parts)
 
 
+cdef str _target(dict targets, str name, dumps):
+    """A logger name's cached target, JSON-encoded by ``dumps`` if given."""
+    target = targets.get(name)
+    if target is None:
+        target = name.replace(".", "::")
+        targets[name] = target = target if dumps is None else dumps(target)
+    return target
+
+
 def compact_lines(Stamps stamps, dict targets, list entries):
     cdef list lines = []
     cdef tuple entry
     for entry in entries:
-        name = entry[1]
-        target = targets.get(name)
-        if target is None:
-            target = targets[name] = name.replace(".", "::")
+        target = _target(targets, entry[1], None)
         lines.append(compact_line(stamps, entry[0], 20, target, entry[2], entry[3]))
     return lines
 
@@ -134,10 +140,7 @@ def json_lines(Stamps stamps, dict json_targets, dumps, list entries):
     cdef list lines = []
     cdef tuple entry
     for entry in entries:
-        name = entry[1]
-        target = json_targets.get(name)
-        if target is None:
-            target = json_targets[name] = dumps(name.replace(".", "::"))
+        target = _target(json_targets, entry[1], dumps)
         lines.append(
             json_line(stamps, entry[0], 20, target, entry[2], entry[3], dumps)
         )

@@ -90,12 +90,19 @@ def compact_line(stamps, created, levelno, target, message, fields) -> str:
     return line
 
 
+def _target(targets: dict, name: str, dumps) -> str:
+    """A logger name's cached target, JSON-encoded by ``dumps`` if given."""
+    target = targets.get(name)
+    if target is None:
+        target = name.replace(".", "::")
+        targets[name] = target = target if dumps is None else dumps(target)
+    return target
+
+
 def compact_lines(stamps, targets: dict, entries: list) -> list:
     lines = []
     for created, name, message, fields, _, _ in entries:
-        target = targets.get(name)
-        if target is None:
-            target = targets[name] = name.replace(".", "::")
+        target = _target(targets, name, None)
         lines.append(compact_line(stamps, created, 20, target, message, fields))
     return lines
 
@@ -115,9 +122,7 @@ def json_line(stamps, created, levelno, json_target, message, fields, dumps) -> 
 def json_lines(stamps, json_targets: dict, dumps, entries: list) -> list:
     lines = []
     for created, name, message, fields, _, _ in entries:
-        target = json_targets.get(name)
-        if target is None:
-            target = json_targets[name] = dumps(name.replace(".", "::"))
+        target = _target(json_targets, name, dumps)
         lines.append(json_line(stamps, created, 20, target, message, fields, dumps))
     return lines
 
