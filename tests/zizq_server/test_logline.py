@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import time
+from types import MappingProxyType
 
 import orjson
 import pytest
@@ -107,8 +108,8 @@ def test_batches_of_compact_lines_match(cy, entries):
     assert compiled_targets == reference_targets
 
 
-def dumps(value) -> str:
-    return orjson.dumps(value, default=str).decode()
+def dumps(value) -> bytes:
+    return orjson.dumps(value, default=str)
 
 
 def outcome(function, *args):
@@ -123,13 +124,30 @@ def outcome(function, *args):
 @given(moment=created, level=st.integers(0, 50), target=text, message=text,
        record_fields=fields)
 def test_json_lines_match(cy, moment, level, target, message, record_fields):
-    args = (moment, level, dumps(target), message, record_fields, dumps)
+    args = (moment, level, dumps(target).decode(), message, record_fields, dumps)
     compiled = outcome(cy.json_line, cy.Stamps(), *args)
     assert compiled == outcome(py.json_line, py.Stamps(), *args)
     if isinstance(compiled, str):
         assert orjson.loads(compiled)["fields"]["message"] == (
             (record_fields or {}).get("message", message)
         )
+
+
+@pytest.mark.parametrize(
+    "record_fields",
+    [{"message": "over", "a": 1}, MappingProxyType({"a": 1}), {"a": {"b": [1]}}],
+)
+@pytest.mark.parametrize("message", ["request", "é\n\"", ""])
+def test_json_lines_match_where_the_fields_are_not_spliced(cy, message, record_fields):
+    """A field named ``message`` overrides the message in place; a mapping
+    that is not a dict is merged; anything else is spliced behind the
+    message's cached head."""
+    args = (1.5, 20, '"t"', message, record_fields, dumps)
+    assert cy.json_line(cy.Stamps(), *args) == py.json_line(py.Stamps(), *args)
+    entries = [(1.5, "zizq.api", message, record_fields, "f.py", 1)] * 2
+    # A batch caches the message's head for its second record and later ones.
+    compiled = cy.json_lines(cy.Stamps(), {}, dumps, entries)
+    assert compiled == py.json_lines(py.Stamps(), {}, dumps, entries)
 
 
 @given(

@@ -2,15 +2,16 @@
 # cython: initializedcheck=False
 """Log line pieces, compiled (twin of ``_py``, which says what each does).
 
-The timestamp is written by ``snprintf`` behind the cached prefix of its
-second, each line is joined once from its pieces, a batch of lines is one
-call, and so is keeping a record (``Pending.defer``: the handler-chain
+The timestamp's six digits are written behind the cached prefix of its
+second, each line is joined once from its pieces (a deferred record's
+fields dumped alone, behind its message's cached JSON), a batch of lines
+is one call, and so is keeping a record (``Pending.defer``: the handler-chain
 check, the caller, the tuple, the flush timer). The rules for field values
 are ``_py``'s, with ``Quoted`` strings still encoded by ``json.dumps``
 (rare, and the reference for escaping).
 """
 
-from cpython.unicode cimport PyUnicode_DecodeASCII
+from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.stdio cimport snprintf
 from libc.string cimport memcpy
 
@@ -53,10 +54,18 @@ cdef class Stamps:
             memcpy(self._buffer, <char*>prefix, self._prefix_size)
             self._second = second
         micros = <long long>((created - <double>second) * 1000000.0)
-        size = snprintf(
-            self._buffer + self._prefix_size, 16, ".%06lldZ", micros
-        )
-        return PyUnicode_DecodeASCII(self._buffer, self._prefix_size + size, NULL)
+        if not 0 <= micros < 1000000:  # not a time a clock gives
+            size = snprintf(
+                self._buffer + self._prefix_size, 24, ".%06lldZ", micros
+            )
+            return PyUnicode_DecodeASCII(self._buffer, self._prefix_size + size, NULL)
+        cdef char* digits = self._buffer + self._prefix_size
+        digits[0] = b"."
+        for size in range(6, 0, -1):
+            digits[size] = <char>(48 + micros % 10)
+            micros //= 10
+        digits[7] = b"Z"
+        return PyUnicode_DecodeASCII(self._buffer, self._prefix_size + 8, NULL)
 
 
 cpdef str level_label(int levelno):
@@ -91,6 +100,12 @@ cpdef str field_text(object value):
 def compact_line(
     Stamps stamps, double created, int levelno, str target, str message, fields
 ):
+    return _compact_line(stamps, created, levelno, target, message, fields)
+
+
+cdef str _compact_line(
+    Stamps stamps, double created, int levelno, str target, str message, fields
+):
     cdef list parts = [stamps.text(created), " ", _padded_label(levelno), " ",
                        target, ": ", message]
     cdef dict items
@@ -109,7 +124,9 @@ cdef str _target(dict targets, str name, dumps):
     target = targets.get(name)
     if target is None:
         target = name.replace(".", "::")
-        targets[name] = target = target if dumps is None else dumps(target)
+        if dumps is not None:
+            target = _text(dumps(target))
+        targets[name] = target
     return target
 
 
@@ -118,21 +135,57 @@ def compact_lines(Stamps stamps, dict targets, list entries):
     cdef tuple entry
     for entry in entries:
         target = _target(targets, entry[1], None)
-        lines.append(compact_line(stamps, entry[0], 20, target, entry[2], entry[3]))
+        lines.append(_compact_line(stamps, entry[0], 20, target, entry[2], entry[3]))
     return lines
+
+
+cdef inline str _text(bytes encoded):
+    return PyUnicode_DecodeUTF8(encoded, len(encoded), NULL)
+
+
+# The JSON text of ``{"message": <message>,`` for the messages of deferred
+# records (``json_lines``: the request log's and the others written by the
+# thousand), so that a record's fields are dumped alone and spliced behind
+# it; bounded all the same.
+cdef dict _message_heads = {}
+cdef int _MAX_MESSAGE_HEADS = 64
+
+
+cdef str _body(str message, fields, dumps, bint cache):
+    """The text of ``dumps({"message": message, **fields})``."""
+    cdef str head
+    cdef dict body
+    if not fields:
+        return _text(dumps({"message": message}))
+    if type(fields) is not dict or "message" in fields:
+        body = {"message": message}
+        body.update(fields)
+        return _text(dumps(body))
+    head = _message_heads.get(message) if cache else None
+    if head is None:
+        head = '{"message":' + _text(dumps(message)) + ","
+        if cache and len(_message_heads) < _MAX_MESSAGE_HEADS:
+            _message_heads[message] = head
+    return head + _text(dumps(fields))[1:]
 
 
 def json_line(
     Stamps stamps, double created, int levelno, str json_target, str message,
     fields, dumps,
 ):
-    cdef dict body = {"message": message}
-    if fields:
-        body.update(fields)
+    return _json_line(
+        stamps, created, levelno, json_target, message, fields, dumps, False
+    )
+
+
+cdef str _json_line(
+    Stamps stamps, double created, int levelno, str json_target, str message,
+    fields, dumps, bint cache,
+):
     return "".join([
         '{"timestamp":"', stamps.text(created), '","level":"',
-        level_label(levelno), '","fields":', dumps(body), ',"target":',
-        json_target, "}",
+        level_label(levelno), '","fields":', _body(message, fields, dumps, cache),
+        ',"target":', json_target, "}",
     ])
 
 
@@ -142,7 +195,7 @@ def json_lines(Stamps stamps, dict json_targets, dumps, list entries):
     for entry in entries:
         target = _target(json_targets, entry[1], dumps)
         lines.append(
-            json_line(stamps, entry[0], 20, target, entry[2], entry[3], dumps)
+            _json_line(stamps, entry[0], 20, target, entry[2], entry[3], dumps, True)
         )
     return lines
 

@@ -17,8 +17,9 @@ here, because the request log formats one record per HTTP request:
 * ``json_line(stamps, created, levelno, json_target, message, fields,
   dumps)`` and ``json_lines(stamps, json_targets, dumps, entries)``: the
   json format's line(s), ``{"timestamp":...,"level":...,"fields":{"message":
-  ...},"target":...}``, with ``dumps`` (a dict to compact JSON text) for
-  the fields and each target's JSON string cached in ``json_targets``.
+  ...},"target":...}``, with ``dumps`` (a value to compact JSON, UTF-8
+  bytes, as ``orjson.dumps``) for the fields and each target's JSON string
+  cached in ``json_targets``.
 * ``request_fields(scope, status, started)``: the fields of an HTTP
   exchange's ``request`` record (API.md's request log): method, path with
   its query, status, and ``latency_ms`` since ``started``
@@ -95,7 +96,9 @@ def _target(targets: dict, name: str, dumps) -> str:
     target = targets.get(name)
     if target is None:
         target = name.replace(".", "::")
-        targets[name] = target = target if dumps is None else dumps(target)
+        if dumps is not None:
+            target = dumps(target).decode()
+        targets[name] = target
     return target
 
 
@@ -115,7 +118,7 @@ def json_line(stamps, created, levelno, json_target, message, fields, dumps) -> 
     return (
         f'{{"timestamp":"{stamps.text(created)}",'
         f'"level":"{level_label(levelno)}",'
-        f'"fields":{dumps(body)},"target":{json_target}}}'
+        f'"fields":{dumps(body).decode()},"target":{json_target}}}'
     )
 
 
