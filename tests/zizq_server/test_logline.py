@@ -8,6 +8,7 @@ the real handler of ``zizq_server.logging``, as the request log drives it.
 import asyncio
 import importlib
 import io
+import json
 import logging
 import os
 import time
@@ -148,6 +149,16 @@ def test_json_lines_match_where_the_fields_are_not_spliced(cy, message, record_f
     # A batch caches the message's head for its second record and later ones.
     compiled = cy.json_lines(cy.Stamps(), {}, dumps, entries)
     assert compiled == py.json_lines(py.Stamps(), {}, dumps, entries)
+
+
+def test_a_cached_message_head_belongs_to_its_dumps(cy):
+    def ascii_dumps(value) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+    entries = [(1.5, "zizq.api", "é", {"a": 1}, "f.py", 1)] * 2
+    for encode in (dumps, ascii_dumps, dumps):
+        compiled = cy.json_lines(cy.Stamps(), {}, encode, entries)
+        assert compiled == py.json_lines(py.Stamps(), {}, encode, entries)
 
 
 @given(

@@ -143,10 +143,10 @@ cdef inline str _text(bytes encoded):
     return PyUnicode_DecodeUTF8(encoded, len(encoded), NULL)
 
 
-# The JSON text of ``{"message": <message>,`` for the messages of deferred
-# records (``json_lines``: the request log's and the others written by the
-# thousand), so that a record's fields are dumped alone and spliced behind
-# it; bounded all the same.
+# The JSON text of ``{"message": <message>,``, by message and dumps, for
+# the messages of deferred records (``json_lines``: the request log's and
+# the others written by the thousand), so that a record's fields are
+# dumped alone and spliced behind it; bounded all the same.
 cdef dict _message_heads = {}
 cdef int _MAX_MESSAGE_HEADS = 64
 
@@ -161,11 +161,12 @@ cdef str _body(str message, fields, dumps, bint cache):
         body = {"message": message}
         body.update(fields)
         return _text(dumps(body))
-    head = _message_heads.get(message) if cache else None
+    key = (message, dumps)  # another dumps may escape otherwise
+    head = _message_heads.get(key) if cache else None
     if head is None:
         head = '{"message":' + _text(dumps(message)) + ","
         if cache and len(_message_heads) < _MAX_MESSAGE_HEADS:
-            _message_heads[message] = head
+            _message_heads[key] = head
     return head + _text(dumps(fields))[1:]
 
 
