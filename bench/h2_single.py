@@ -9,9 +9,9 @@ each server: a single enqueue (``POST /jobs``), an ack (``POST
 request) and ``GET /jobs/{id}``, over HTTP/1.1 (``--h1``) and h2c (prior
 knowledge), with 1 and 16 connections of one request in flight each.
 An ack case runs one h2load of one connection per connection, each with
-its own list of ids (h2load would give every connection the same list). Reported per case: the median
-requests/s and the median server CPU per request (from /proc), and the
-h2c/HTTP/1.1 and info/warn ratios of both. Alternating the cases in every
+its own list of ids (h2load would give every connection the same list).
+Reported per case: the median requests/s and the median server CPU per
+request (from /proc), and the h2c/HTTP/1.1 and info/warn ratios of both. Alternating the cases in every
 round keeps the machine's drift out of the ratios; the absolute numbers
 still move with the load, so read the ratios.
 """
@@ -54,6 +54,7 @@ def finished(out: str, requests: int) -> float:
 
 
 def h2load(url: str, requests: int, connections: int, h1: bool, body=None) -> float:
+    """Requests/s of ``requests`` to ``url`` (``body`` POSTed as JSON)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         if body is not None:
             f.write(json.dumps(body).encode())
