@@ -11,9 +11,10 @@ knowledge), with 1 and 16 connections of one request in flight each.
 An ack case runs one h2load of one connection per connection, each with
 its own list of ids (h2load would give every connection the same list).
 Reported per case: the median requests/s and the median server CPU per
-request (from /proc), and the h2c/HTTP/1.1 and info/warn ratios of both. Alternating the cases in every
-round keeps the machine's drift out of the ratios; the absolute numbers
-still move with the load, so read the ratios.
+request (from /proc), and the h2c/HTTP/1.1 and info/warn ratios of both.
+Alternating the cases in every round keeps the machine's drift out of the
+ratios; the absolute numbers still move with the load, so read the
+ratios.
 """
 
 import http.client
