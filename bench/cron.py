@@ -22,11 +22,12 @@ counters, read 2 s after the due second over a window that opens 0.2 s
 before it, less what the idle server spent in as long just before),
 against the server CPU of one ``POST /jobs/bulk`` of 10,000 jobs of the
 same template, measured in the same round, between bursts; with
-``--probe``, also what the job API feels of each: a prober sends ``GET /health`` back to back (5 ms apart)
-throughout, and the slowest answer during the burst and during the bulk
-is reported (the probes' own cost then adds to the burst's longer CPU
-window more than to the bulk's). Goal: the burst costs the job API no
-more than the bulk enqueue.
+``--probe``, also what the job API feels of each: a prober sends ``GET
+/health`` back to back (5 ms apart) throughout, and the slowest answer
+during the burst and during the bulk is reported (the probes' own cost
+then adds to the burst's longer CPU window more than to the bulk's, less
+its idle share). Goal: the burst costs the job API no more than the bulk
+enqueue.
 """
 
 import argparse
