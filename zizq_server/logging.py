@@ -104,14 +104,10 @@ class _ZizqFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
         self.stamps = logline.Stamps()
-        self.timestamp = self.stamps.text
         self._targets: dict[str, str] = {}
 
     def target(self, name: str) -> str:
-        target = self._targets.get(name)
-        if target is None:
-            target = self._targets[name] = name.replace(".", "::")
-        return target
+        return logline.target(self._targets, name, None)
 
     def format(self, record: logging.LogRecord) -> str:
         return self.line(
@@ -167,9 +163,7 @@ class JsonFormatter(_ZizqFormatter):
         self._json_targets: dict[str, str] = {}
 
     def line(self, created, levelno, name, message, fields, filename, lineno) -> str:
-        target = self._json_targets.get(name)
-        if target is None:
-            target = self._json_targets[name] = _dumps(self.target(name)).decode()
+        target = logline.target(self._json_targets, name, _dumps)
         return logline.json_line(
             self.stamps, created, levelno, target, message, fields, _dumps
         )
@@ -201,7 +195,7 @@ class PrettyFormatter(_ZizqFormatter):
     def line(self, created, levelno, name, message, fields, filename, lineno) -> str:
         label = level_label(levelno)
         level = f"{label:>5}"
-        stamp = self.timestamp(created)
+        stamp = self.stamps.text(created)
         head = f"{self.target(name)}: {message}"
         where = f"at {filename}:{lineno}"
         fields = fields or {}

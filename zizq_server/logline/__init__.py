@@ -19,6 +19,7 @@ json_line = _impl.json_line
 json_lines = _impl.json_lines
 level_label = _impl.level_label
 request_fields = _impl.request_fields
+target = _impl.target
 
 __all__ = [
     "IMPLEMENTATION",
@@ -32,4 +33,5 @@ __all__ = [
     "json_lines",
     "level_label",
     "request_fields",
+    "target",
 ]

@@ -119,23 +119,23 @@ cdef str _compact_line(
     return "".join(parts)
 
 
-cdef str _target(dict targets, str name, dumps):
+cpdef str target(dict targets, str name, dumps):
     """A logger name's cached target, JSON-encoded by ``dumps`` if given."""
-    target = targets.get(name)
-    if target is None:
-        target = name.replace(".", "::")
+    found = targets.get(name)
+    if found is None:
+        found = name.replace(".", "::")
         if dumps is not None:
-            target = _text(dumps(target))
-        targets[name] = target
-    return target
+            found = _text(dumps(found))
+        targets[name] = found
+    return found
 
 
 def compact_lines(Stamps stamps, dict targets, list entries):
     cdef list lines = []
     cdef tuple entry
     for entry in entries:
-        target = _target(targets, entry[1], None)
-        lines.append(_compact_line(stamps, entry[0], 20, target, entry[2], entry[3]))
+        name = target(targets, entry[1], None)
+        lines.append(_compact_line(stamps, entry[0], 20, name, entry[2], entry[3]))
     return lines
 
 
@@ -194,9 +194,9 @@ def json_lines(Stamps stamps, dict json_targets, dumps, list entries):
     cdef list lines = []
     cdef tuple entry
     for entry in entries:
-        target = _target(json_targets, entry[1], dumps)
+        name = target(json_targets, entry[1], dumps)
         lines.append(
-            _json_line(stamps, entry[0], 20, target, entry[2], entry[3], dumps, True)
+            _json_line(stamps, entry[0], 20, name, entry[2], entry[3], dumps, True)
         )
     return lines
 

@@ -11,9 +11,11 @@ here, because the request log formats one record per HTTP request:
   else as ``str``).
 * ``compact_line(stamps, created, levelno, target, message, fields)``: the
   compact format's whole line, ``<ts> <LEVEL> <target>: <message> k=v``.
+* ``target(targets, name, dumps)``: a logger name's target (``zizq.api``
+  -> ``zizq::api``), JSON-encoded by ``dumps`` unless it is None, cached
+  in ``targets``.
 * ``compact_lines(stamps, targets, entries)``: ``compact_line`` of each
-  deferred INFO record (``Pending``'s tuples) at once, ``targets`` caching
-  each logger name's target (``zizq.api`` -> ``zizq::api``).
+  deferred INFO record (``Pending``'s tuples) at once, with ``target``.
 * ``json_line(stamps, created, levelno, json_target, message, fields,
   dumps)`` and ``json_lines(stamps, json_targets, dumps, entries)``: the
   json format's line(s), ``{"timestamp":...,"level":...,"fields":{"message":
@@ -91,22 +93,25 @@ def compact_line(stamps, created, levelno, target, message, fields) -> str:
     return line
 
 
-def _target(targets: dict, name: str, dumps) -> str:
+def target(targets: dict, name: str, dumps) -> str:
     """A logger name's cached target, JSON-encoded by ``dumps`` if given."""
-    target = targets.get(name)
-    if target is None:
-        target = name.replace(".", "::")
+    found = targets.get(name)
+    if found is None:
+        found = name.replace(".", "::")
         if dumps is not None:
-            target = dumps(target).decode()
-        targets[name] = target
-    return target
+            found = dumps(found).decode()
+        targets[name] = found
+    return found
 
 
 def compact_lines(stamps, targets: dict, entries: list) -> list:
     lines = []
     for created, name, message, fields, _, _ in entries:
-        target = _target(targets, name, None)
-        lines.append(compact_line(stamps, created, 20, target, message, fields))
+        lines.append(
+            compact_line(
+                stamps, created, 20, target(targets, name, None), message, fields
+            )
+        )
     return lines
 
 
@@ -125,8 +130,10 @@ def json_line(stamps, created, levelno, json_target, message, fields, dumps) -> 
 def json_lines(stamps, json_targets: dict, dumps, entries: list) -> list:
     lines = []
     for created, name, message, fields, _, _ in entries:
-        target = _target(json_targets, name, dumps)
-        lines.append(json_line(stamps, created, 20, target, message, fields, dumps))
+        json_target = target(json_targets, name, dumps)
+        lines.append(
+            json_line(stamps, created, 20, json_target, message, fields, dumps)
+        )
     return lines
 
 
