@@ -178,6 +178,8 @@ def same_answer(servers, method, path, headers, body, **options):
         (b"POST", b"/echo", [(b"content-type", b"application/json")], b'{"a":1}'),
         (b"POST", b"/ech%6F", [(b"x_under", b"1"), (b"x-a", b"1")], b"x" * 70_000),
         (b"PUT", b"/echo", [(b"x-a", b"1"), (b"x-a", b"2")], b""),
+        # Repeats of a name with another between: grouped, as Twisted does.
+        (b"GET", b"/echo", [(b"accept", b""), (b"x-a", b""), (b"accept", b"")], b""),
         (b"GET", b"/echo", [(b"cookie", b"a=1"), (b"cookie", b"b=2")], b""),
         (b"GET", b"/echo", [(b"cookie", b""), (b"cookie", b"a=1")], b""),
         (b"GET", b"/echo", [(b"daphne-root-path", b"/root")], b""),

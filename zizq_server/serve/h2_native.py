@@ -21,7 +21,9 @@ What this class does, as ``H2Channel`` does it:
 
 - Each request stream gets the scope Daphne builds: ``:authority`` as
   ``host``, names containing ``_`` dropped, ``daphne-root-path`` read,
-  split ``cookie`` fields joined at the end (as hyper-h2 delivers them);
+  split ``cookie`` fields joined at the end (as hyper-h2 delivers them),
+  repeats of any other name grouped behind its first (as Twisted's
+  ``Headers`` gives them);
   a name or value Daphne refuses gets Daphne's 400 page; ``HEAD`` runs
   the application and sends the head only.
 - A body over the server's limit gets the 413 of ``limits.too_large``;
@@ -199,6 +201,8 @@ class NativeH2Channel(Protocol, TimeoutMixin):
                 fields.append((name, value))
         if target is None or not target.isascii():  # CONNECT, or not ASCII
             return None, _error_page("Invalid request target")
+        if len({name for name, _ in fields}) < len(fields):
+            fields = _grouped(fields)
         if cookies:
             fields.append((b"cookie", b"; ".join(cookies)))
         scope = self._origin.scope("2", method, target, fields, root_path)
@@ -313,6 +317,15 @@ class NativeH2Channel(Protocol, TimeoutMixin):
         drained, self._drained = self._drained, None
         if not drained.done():
             drained.set_result(None)
+
+
+def _grouped(fields: list) -> list:
+    """Repeats of a name moved up behind its first, as Twisted's
+    ``Headers`` (and so Daphne's scope) keeps them."""
+    by_name = {}
+    for name, value in fields:
+        by_name.setdefault(name, []).append(value)
+    return [(name, value) for name, values in by_name.items() for value in values]
 
 
 def _error_page(text: str) -> bytes:
