@@ -43,6 +43,9 @@ DEFAULT_SCHEDULER_BATCH_SIZE = 200
 # Cron entries fired per pass (one enqueue call, one write batch), so a
 # second with 10,000 due entries is 10 loop turns, not one long one.
 CRON_FIRE_BATCH_SIZE = 1000
+# Fire records (one a pass, store.cron) kept before they merge into one: a
+# restart replays at most this many passes' records.
+CRON_MERGE_FIRE_RECORDS = 64
 
 DEFAULT_COMMIT_MODE = "buffered"
 DEFAULT_CACHE_SIZE_BYTES = 256 * 1000 * 1000

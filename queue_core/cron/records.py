@@ -9,9 +9,12 @@ it as it is, through the enqueue operation the API uses.
 Records are msgpack arrays with a fixed field order, like job records
 (codec): a group's record holds its own state only, and each entry is a
 record of its own, its definition and pause state (``encode_entry``),
-beside a 16-byte schedule record (``encode_schedule``): firing rewrites
-that small record alone, in the batch that holds the job it enqueued, and
-never re-encodes a definition that did not change.
+beside a schedule record (``encode_schedule``: next, last and the fire
+record count when it was written, three u64s). Firing writes neither:
+a pass writes one fire record (``encode_fires``), the new schedule of
+every entry it moved, in the batch that holds the jobs it enqueued; a definition that did not change is never re-encoded, and a
+busy second is a few records, not one per entry (store.cron says how
+the two kinds are ordered on recovery).
 """
 
 import struct
@@ -23,7 +26,8 @@ from ..options import EnqueueRequest
 from ..types import Backoff, Batch, Retention
 
 _packb = msgpack.Packer(use_bin_type=True).pack
-_SCHEDULE = struct.Struct(">QQ")
+_SCHEDULE = struct.Struct(">QQQ")
+_SCHEDULE_V1 = struct.Struct(">QQ")  # before fire records: no count
 
 
 class EntryDefinition(NamedTuple):
@@ -124,20 +128,37 @@ def decode_entry(name: str, data: bytes) -> CronEntry:
     )
 
 
-def encode_schedule(entry: CronEntry) -> bytes:
-    """``next_enqueue_at`` and ``last_enqueue_at`` as two u64s (0: unset)."""
-    return schedule_record(entry.next_enqueue_at, entry.last_enqueue_at)
+def encode_schedule(entry: CronEntry, count: int) -> bytes:
+    """``next_enqueue_at``, ``last_enqueue_at`` (0: unset) and ``count``,
+    the number of fire records written before this one."""
+    return _SCHEDULE.pack(entry.next_enqueue_at or 0, entry.last_enqueue_at or 0, count)
 
 
-def schedule_record(next_at, last_at) -> bytes:
-    """The schedule record of these two times (None: unset)."""
-    return _SCHEDULE.pack(next_at or 0, last_at or 0)
-
-
-def decode_schedule(entry: CronEntry, data: bytes) -> None:
-    next_at, last_at = _SCHEDULE.unpack(data)
+def decode_schedule(entry: CronEntry, data: bytes) -> int:
+    """Set the entry's schedule; returns the record's fire record count."""
+    if len(data) == _SCHEDULE_V1.size:
+        next_at, last_at = _SCHEDULE_V1.unpack(data)
+        count = 0
+    else:
+        next_at, last_at, count = _SCHEDULE.unpack(data)
     entry.next_enqueue_at = next_at or None
     entry.last_enqueue_at = last_at or None
+    return count
+
+
+def encode_fires(moves: dict) -> bytes:
+    """A fire record: the entries a pass moved, as ``{(next_enqueue_at,
+    last_enqueue_at): [due key, ...]}`` (None: unset); the entries of a
+    busy second share a few of these. Names hold no ',' (API.md 2.4), so
+    the keys of each are one string."""
+    return _packb([[at, last, ",".join(keys)] for (at, last), keys in moves.items()])
+
+
+def decode_fires(data: bytes):
+    """``(due key, next, last)`` of every entry a fire record moved."""
+    for next_at, last_at, keys in msgpack.unpackb(data):
+        for key in keys.split(","):
+            yield key, next_at, last_at
 
 
 def _template_fields(job: EnqueueRequest) -> list:

@@ -7,7 +7,8 @@ record in entry-name order):
 
     C <group utf-8> 00                 -> group record (cron.records)
     C <group utf-8> 00 <entry utf-8>   -> entry record: definition, pause state
-    S <group utf-8> 00 <entry utf-8>   -> the entry's schedule: next, last (u64s)
+    S <group utf-8> 00 <entry utf-8>   -> the entry's schedule when last saved
+    F <count u64>                      -> a fire record: the entries a pass moved
 
 RocksDB holds the truth; ``Crons`` mirrors every group and entry in memory
 (loaded at start-up), so reads and the scheduler's passes touch no disk,
@@ -18,21 +19,38 @@ and keeps the entries that have a next occurrence in a ``TimeIndex`` keyed
 in step, and wake the scheduler (``changed``): a change may move the
 earliest occurrence. The operations themselves are ``store.cron_define``
 (definitions) and ``store.cron_fire`` (firing).
+
+Firing does not rewrite schedule records: a pass writes one fire record
+(``record_pass``), numbered by a count of fire records that only grows,
+and a schedule record holds the count at the time it was written. On
+start-up the fire records are replayed in order over the schedule records,
+each entry's move applied only when the fire record is newer than the
+entry's schedule record, so a redefinition, a pause or a delete and
+re-create after a pass is never undone by it. Once
+``CRON_MERGE_FIRE_RECORDS`` fire records have gathered, ``merge_fires``
+replaces them with one, the current
+schedule of every entry moved since it was last saved: the records to
+replay stay few, and a busy second costs one small write per pass where
+it would cost one overwrite per entry (docs/performance.md).
 """
 
 import asyncio
 import logging
+import struct
 
+from ..cron.due import DueIndex
 from ..cron.records import (
     decode_entry,
+    decode_fires,
     decode_group,
     decode_schedule,
     encode_entry,
+    encode_fires,
     encode_group,
     encode_schedule,
 )
+from ..defaults import CRON_MERGE_FIRE_RECORDS
 from ..errors import NotFound
-from ..index import TimeIndex
 from . import batch, cron_define, cron_fire
 from .keyspace import prefix_end
 
@@ -40,6 +58,8 @@ logger = logging.getLogger("zizq.cron")
 
 TAG = b"C"
 SCHEDULE_TAG = b"S"
+FIRES_TAG = b"F"
+_COUNT = struct.Struct(">Q")
 
 
 def group_key(group: str) -> bytes:
@@ -55,6 +75,10 @@ def schedule_key(group: str, entry: str) -> bytes:
     return SCHEDULE_TAG + group.encode() + b"\x00" + entry.encode()
 
 
+def fires_key(count: int) -> bytes:
+    return FIRES_TAG + _COUNT.pack(count)
+
+
 def due_key(group: str, entry: str) -> str:
     return f"{group}\0{entry}"
 
@@ -65,8 +89,12 @@ class Crons:
     def __init__(self, store) -> None:
         self.store = store
         self.groups = {}  # name -> CronGroup (its entries by name)
-        self.due = TimeIndex()  # due_key -> next_enqueue_at
+        self.by_key = {}  # due key -> (group, entry), for the passes
+        self.due = DueIndex()  # due_key -> next_enqueue_at
         self.changed = asyncio.Event()
+        self.count = 0  # fire records ever written (the newest one's number)
+        self.fires = []  # the numbers of the fire records in the database
+        self.moved = set()  # due keys moved by a pass since they were saved
         # Whether an entry has had a batch template since start-up: only
         # then does a pass look for templates that fold (store.cron_fire).
         self.batched = False
@@ -83,15 +111,37 @@ class Crons:
                 self.groups[group_name] = decode_group(group_name, value)
                 continue
             entry = decode_entry(entry_name.decode(), value)
-            self.groups[group_name].entries[entry.name] = entry
+            group = self.groups[group_name]
+            group.entries[entry.name] = entry
+            self.by_key[due_key(group_name, entry.name)] = group, entry
             self.batched = self.batched or entry.job.batch is not None
             count += 1
+        saved = {}  # due key -> the fire record count its schedule record holds
         for key, value in self.store.ks.scan(SCHEDULE_TAG, prefix_end(SCHEDULE_TAG)):
-            group_name, _, entry_name = key[1:].decode().partition("\0")
-            entry = self.groups[group_name].entries[entry_name]
-            decode_schedule(entry, value)
-            self._index(group_name, entry)
+            due = key[1:].decode()
+            saved[due] = decode_schedule(self.lookup(due)[1], value)
+        self.count = max(saved.values(), default=0)
+        for key, value in self.store.ks.scan(FIRES_TAG, prefix_end(FIRES_TAG)):
+            self._replay(_COUNT.unpack(key[1:])[0], decode_fires(value), saved)
+        for group in self.groups.values():
+            for entry in group.entries.values():
+                self._index(group.name, entry)
         return count
+
+    def _replay(self, number: int, moves, saved: dict) -> None:
+        """Apply a fire record's moves to the entries saved before it."""
+        self.fires.append(number)
+        self.count = max(self.count, number)
+        for due, next_at, last_at in moves:
+            if saved.get(due, number) < number:  # the entry exists, saved earlier
+                entry = self.lookup(due)[1]
+                entry.next_enqueue_at = next_at
+                entry.last_enqueue_at = last_at
+                self.moved.add(due)
+
+    def lookup(self, due: str):
+        """The group and entry of a due key (store.cron.due_key)."""
+        return self.by_key[due]
 
     # -- reads ---------------------------------------------------------------
 
@@ -124,18 +174,24 @@ class Crons:
 
     def save_entry(self, group, entry) -> None:
         group.entries[entry.name] = entry
+        key = due_key(group.name, entry.name)
+        self.by_key[key] = group, entry
         self.batched = self.batched or entry.job.batch is not None
         ks = self.store.ks
         ks.put(entry_key(group.name, entry.name), encode_entry(entry))
-        ks.put(schedule_key(group.name, entry.name), encode_schedule(entry))
+        ks.put(schedule_key(group.name, entry.name), encode_schedule(entry, self.count))
+        self.moved.discard(key)
         self._index(group.name, entry)
         self.changed.set()
 
     def drop_entry(self, group, name: str) -> None:
         del group.entries[name]
+        key = due_key(group.name, name)
+        del self.by_key[key]
         self.store.ks.delete(entry_key(group.name, name))
         self.store.ks.delete(schedule_key(group.name, name))
-        self.due.remove(due_key(group.name, name))
+        self.moved.discard(key)
+        self.due.remove(key)
         self.changed.set()
 
     def drop_group(self, group) -> int:
@@ -146,6 +202,40 @@ class Crons:
         del self.groups[group.name]
         self.store.ks.delete(group_key(group.name))
         return records
+
+    # -- fire records ------------------------------------------------------------
+
+    def record_pass(self, due: list, moves: dict) -> None:
+        """Write the fire record of a pass over the ``due`` keys: ``moves``
+        maps each ``(next, last)`` they now hold to its keys (as
+        cron.records.encode_fires), and moves them in the index too."""
+        self.count += 1
+        self.fires.append(self.count)
+        self.store.ks.put(fires_key(self.count), encode_fires(moves))
+        self.moved.update(due)
+        for (next_at, _), keys in moves.items():
+            if next_at is not None:
+                self.due.add_many(keys, next_at)
+        if len(self.fires) >= CRON_MERGE_FIRE_RECORDS:
+            self.merge_fires()
+
+    def merge_fires(self) -> None:
+        """Replace the fire records with one: the schedule of every entry
+        moved since it was saved, under the newest record's number (newer
+        than those entries' schedule records, and no newer than any
+        schedule record written after it)."""
+        ks = self.store.ks
+        for number in self.fires:
+            ks.delete(fires_key(number))
+        self.fires = []
+        if self.moved:
+            moves = {}
+            for due in self.moved:
+                entry = self.lookup(due)[1]
+                at = entry.next_enqueue_at, entry.last_enqueue_at
+                moves.setdefault(at, []).append(due)
+            self.fires.append(self.count)
+            ks.put(fires_key(self.count), encode_fires(moves))
 
     def _index(self, group_name: str, entry) -> None:
         key = due_key(group_name, entry.name)
@@ -176,6 +266,8 @@ class Crons:
         groups = list(self.groups.values())
         for group in groups:
             records += self.drop_group(group)
+        records += len(self.fires)
+        self.merge_fires()  # no entry is left: this deletes the fire records
         await self._commit()
         await self.store._compact_after(records)
         return len(groups)

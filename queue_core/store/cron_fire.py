@@ -9,9 +9,10 @@ licence), enqueues one job and no back-fill.
 
 The jobs of a pass go through ``enqueue.apply`` in one call, the operation
 ``POST /jobs/bulk`` uses (whatever it does with unique keys applies to them
-too), and the entries' new records are written right after, with nothing
-awaited in between: both land in the same write batch, so a crash either
-fires an occurrence and moves its schedule, or neither.
+too), beside the pass's fire record (``Crons.record_pass``: the entries'
+new schedules), with nothing awaited in between: both land in the same
+write batch, so a crash either fires an occurrence and moves its
+schedule, or neither.
 
 Templates with a ``batch`` fold (API.md 7.6.1), which needs jq, which is
 awaited: ``batched_due`` finds the batch templates the next pass would fire,
@@ -23,32 +24,25 @@ one synchronous step; if by then the pass would fire other batch templates
 started looks for them (``Crons.batched``).
 
 A busy second (10,000 entries due at once) is the case to be cheap in: the
-next occurrence is computed once per expression and zone in a pass, and
-so is the 16-byte schedule record of the entries that fired (next, now:
-the same bytes for all of them); only that record is rewritten, straight
-into the batch (its key is the due key's bytes behind ``SCHEDULE_TAG``),
-not through ``Crons.save_entry``'s general bookkeeping.
+due index hands the entries of one time over as a bucket (cron.due), each
+entry is found by its key in one lookup (``Crons.by_key``), the next
+occurrence is computed once per expression and zone, and the entries
+that share it move to its bucket and into the fire record together.
 """
 
 import operator
 
 from ..cron import expression
-from ..cron.records import encode_schedule, schedule_record
-from . import batch, cron, enqueue, unique  # cron: partly imported here
+from . import batch, enqueue, unique
 
 
 def batched_due(crons, now_ms: int, limit: int) -> list:
-    """The batch templates a pass would fire now, in firing order; the due
-    index is left as it was."""
-    due = crons.due.pop_due(now_ms, limit)
+    """The batch templates a pass would fire now, in firing order."""
     templates = []
-    for key in due:
-        group_name, _, entry_name = key.partition("\0")
-        group = crons.groups[group_name]
-        entry = group.entries[entry_name]
+    for key in crons.due.peek_due(now_ms, limit):
+        group, entry = crons.lookup(key)
         if entry.job.batch is not None and not (group.paused or entry.paused):
             templates.append(entry.job)
-        crons.due.add(key, entry.next_enqueue_at)
     return templates
 
 
@@ -65,34 +59,31 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
     due = crons.due.pop_due(now_ms, limit)
     if not due:
         return []
-    groups = crons.groups
-    writes = crons.store.ks.pending_writes()
-    tag = cron.SCHEDULE_TAG
-    index = crons.due.add
-    nexts = {}  # (expression, zone) -> (next occurrence, a fired entry's record)
+    by_key = crons.by_key
+    nexts = {}  # (expression, zone) -> (next occurrence, keys that enqueued)
+    kept = {}  # (next, last) -> keys moved without enqueuing (paused)
     fired = []
     requests = []
     for key in due:
-        group_name, _, entry_name = key.partition("\0")  # store.cron.due_key
-        group = groups[group_name]
-        entry = group.entries[entry_name]
+        group, entry = by_key[key]  # Crons.lookup
         schedule = (entry.expression, entry.timezone)
         known = nexts.get(schedule)
         if known is None:
-            next_at = expression.next_after(*schedule, now_ms)
-            known = nexts[schedule] = (next_at, schedule_record(next_at, now_ms))
-        next_at, record = known
-        entry.next_enqueue_at = next_at
+            known = nexts[schedule] = (expression.next_after(*schedule, now_ms), [])
+        next_at = entry.next_enqueue_at = known[0]
         if group.paused or entry.paused:
-            record = encode_schedule(entry)
+            kept.setdefault((next_at, entry.last_enqueue_at), []).append(key)
         else:
             if fold is None or entry.job.batch is None:
                 requests.append(entry.job)
             entry.last_enqueue_at = now_ms
-            fired.append((group_name, entry_name, next_at))
-        writes[tag + key.encode()] = record  # store.cron.schedule_key
-        if next_at is not None:
-            index(key, next_at)
+            fired.append((group.name, entry.name, next_at))
+            known[1].append(key)
+    moves = kept  # (next, last) -> keys, the fire record (store.cron.record_pass)
+    for next_at, keys in nexts.values():
+        if keys:  # schedules may share their next occurrence
+            moves.setdefault((next_at, now_ms), []).extend(keys)
+    crons.record_pass(due, moves)
     store = crons.store
     if requests:
         claim = batch.claim if planned else None

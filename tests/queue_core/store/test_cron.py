@@ -7,15 +7,18 @@ rather than by waiting for real time.
 
 import asyncio
 import logging
+import struct
 
 import pytest
 
 from queue_core import codec
 from queue_core.background import cron as cron_loop
 from queue_core.cron import EntryDefinition
+from queue_core.defaults import CRON_MERGE_FIRE_RECORDS
 from queue_core.errors import Conflict, NotFound
 from queue_core.options import EnqueueRequest
 from queue_core.store import cron_fire
+from queue_core.store.keyspace import prefix_end
 from queue_core.types import READY
 
 from .conftest import run
@@ -173,13 +176,102 @@ def test_a_fired_job_and_its_entry_land_in_one_write(open_store, clock):
     clock.advance(60_000)
     cron_fire.fire_due(store.crons, clock(), 10)
     pending = store.ks.pending_writes()
-    assert any(k.startswith(b"S") for k in pending) and any(
+    assert any(k.startswith(b"F") for k in pending) and any(
         k.startswith(b"J") for k in pending
     )
     store.ks.flush()
     store = open_store()
     assert store.crons.entry("g", "e").last_enqueue_at == START + 60_000
     assert len(jobs_of(store)) == 1
+
+
+def records(store, tag: bytes) -> dict:
+    store.ks.flush()
+    return dict(store.ks.scan(tag, prefix_end(tag)))
+
+
+def schedule(store, group="g", name="e"):
+    e = store.crons.entry(group, name)
+    return e.last_enqueue_at, e.next_enqueue_at
+
+
+def test_passes_write_fire_records_and_a_reopen_replays_them(open_store, clock):
+    store = open_store()
+    run(
+        store.crons.put_group(
+            "g", None, [entry("e"), entry("p", paused=True), entry("h", "0 * * * *")]
+        )
+    )
+    saved = records(store, b"S")
+    for _ in range(3):
+        clock.advance(60_000)
+        fire(store)
+    assert records(store, b"S") == saved  # firing rewrote no schedule record
+    assert len(records(store, b"F")) == 3
+    before = {name: schedule(store, "g", name) for name in ("e", "p", "h")}
+    store = open_store()
+    assert {name: schedule(store, "g", name) for name in ("e", "p", "h")} == before
+    assert before["e"] == (START + 180_000, START + 240_000)
+    assert before["p"] == (None, START + 240_000)  # moved, never enqueued
+    assert fire(store) == []  # nothing fires twice
+    clock.advance(60_000)
+    assert fire(store) == [("g", "e", START + 300_000)]
+
+
+def test_a_change_after_a_pass_is_not_undone_on_reopen(open_store, clock):
+    store = open_store()
+    run(store.crons.put_group("g", None, [entry("e"), entry("f"), entry("d")]))
+    clock.advance(60_000)
+    fire(store)
+    clock.advance(1_000)
+    run(store.crons.patch_entry("g", "e", True))
+    run(store.crons.put_entry("g", "f", entry("f", "0 * * * *")))
+    run(store.crons.delete_entry("g", "d"))
+    run(store.crons.add_entry("g", entry("d")))
+    store = open_store()
+    e = store.crons.entry("g", "e")
+    assert e.paused and e.paused_at == START + 61_000
+    assert schedule(store, "g", "e") == (START + 60_000, START + 120_000)
+    # a new expression is scheduled afresh; the last enqueue is kept
+    assert schedule(store, "g", "f") == (START + 60_000, START + 20 * 60_000)
+    assert schedule(store, "g", "d") == (None, START + 120_000)  # a new entry
+
+
+def test_fire_records_merge_into_one_and_the_count_outlives_them(open_store, clock):
+    store = open_store()
+    run(store.crons.put_group("g", None, [entry("e", "* * * * * *"), entry("f")]))
+    for _ in range(CRON_MERGE_FIRE_RECORDS + 2):
+        clock.advance(1_000)
+        fire(store)
+    assert len(records(store, b"F")) == 3  # the merged record and two passes
+    before = schedule(store, "g", "e"), schedule(store, "g", "f")
+    assert before[0][0] == clock()
+    store = open_store()
+    assert (schedule(store, "g", "e"), schedule(store, "g", "f")) == before
+    # With every fire record gone, the schedule records keep the count, so
+    # the passes after a restart are still newer than what was saved before.
+    run(store.crons.delete_all())
+    assert records(store, b"F") == {}
+    run(store.crons.put_group("g", None, [entry("e", "* * * * * *")]))
+    store = open_store()
+    clock.advance(1_000)
+    fire(store)
+    store = open_store()
+    assert schedule(store) == (clock(), clock() + 1_000)
+
+
+def test_a_schedule_record_without_a_count_still_loads(open_store, clock):
+    """Stores written before fire records hold next and last alone."""
+    store = open_store()
+    run(store.crons.put_group("g", None, [entry("e")]))
+    store.ks.put(b"S" + b"g\x00e", struct.pack(">QQ", START + 120_000, START + 60_000))
+    store.ks.flush()
+    store = open_store()
+    assert schedule(store) == (START + 60_000, START + 120_000)
+    clock.advance(120_000)
+    assert fire(store) == [("g", "e", START + 180_000)]
+    store = open_store()
+    assert schedule(store) == (START + 120_000, START + 180_000)
 
 
 def test_add_entry_creates_the_group_and_refuses_a_taken_name(store):
