@@ -70,13 +70,12 @@ async def _wait(event: asyncio.Event, timeout) -> None:
 
 
 def _fields(fired: list) -> list:
-    """The log line's fields of each fire; the entries of a pass mostly
-    share their next occurrence, whose text is made once."""
-    shown = {None: "None"}
+    """The log line's fields of each fire: ``fired`` holds the due keys of
+    the entries that enqueued, by their next occurrence (store.cron_fire)."""
     many = []
-    for group, entry, next_at in fired:
-        text = shown.get(next_at)
-        if text is None:
-            text = shown[next_at] = f"Some({next_at})"
-        many.append({"group": group, "entry": entry, "next_enqueue_at": text})
+    for next_at, keys in fired:
+        shown = "None" if next_at is None else f"Some({next_at})"
+        for key in keys:
+            group, _, entry = key.partition("\0")  # store.cron.due_key
+            many.append({"group": group, "entry": entry, "next_enqueue_at": shown})
     return many

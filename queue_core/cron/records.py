@@ -52,6 +52,7 @@ class CronEntry:
         "paused",
         "paused_at",
         "resumed_at",
+        "schedule",
         "timezone",
     )
 
@@ -70,6 +71,9 @@ class CronEntry:
         self.name = name
         self.expression = expression
         self.timezone = timezone
+        # What a pass computes next occurrences by; an entry's expression
+        # and zone never change (a redefinition is a new entry, rules).
+        self.schedule = (expression, timezone)
         self.job = job
         self.paused = paused
         self.paused_at = paused_at

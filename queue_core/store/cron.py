@@ -295,7 +295,7 @@ class Crons:
 
     async def fire_due(self, limit: int) -> list:
         """Fire up to ``limit`` due entries (store.cron_fire); returns
-        ``(group, entry, next_enqueue_at)`` of each that enqueued a job."""
+        ``(next_enqueue_at, due keys)`` of those that enqueued a job."""
         now = self._now()
         fired = None
         while fired is None:

@@ -47,8 +47,8 @@ def batched_due(crons, now_ms: int, limit: int) -> list:
 
 
 def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
-    """Fire up to ``limit`` due entries; ``(group, entry, next_enqueue_at)``
-    of each that enqueued a job, in firing order.
+    """Fire up to ``limit`` due entries; returns ``(next_enqueue_at, due
+    keys)`` of those that enqueued a job, a run per schedule.
 
     ``planned``: the batch templates ``batched_due`` found, written by
     ``fold()`` (None: as new jobs, which become their keys' targets); None,
@@ -62,14 +62,13 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
     by_key = crons.by_key
     nexts = {}  # (expression, zone) -> (next occurrence, keys that enqueued)
     kept = {}  # (next, last) -> keys moved without enqueuing (paused)
-    fired = []
     requests = []
     for key in due:
         group, entry = by_key[key]  # Crons.lookup
-        schedule = (entry.expression, entry.timezone)
-        known = nexts.get(schedule)
+        known = nexts.get(entry.schedule)
         if known is None:
-            known = nexts[schedule] = (expression.next_after(*schedule, now_ms), [])
+            next_at = expression.next_after(*entry.schedule, now_ms)
+            known = nexts[entry.schedule] = (next_at, [])
         next_at = entry.next_enqueue_at = known[0]
         if group.paused or entry.paused:
             kept.setdefault((next_at, entry.last_enqueue_at), []).append(key)
@@ -77,12 +76,11 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
             if fold is None or entry.job.batch is None:
                 requests.append(entry.job)
             entry.last_enqueue_at = now_ms
-            fired.append((group.name, entry.name, next_at))
             known[1].append(key)
+    fired = [known for known in nexts.values() if known[1]]
     moves = kept  # (next, last) -> keys, the fire record (store.cron.record_pass)
-    for next_at, keys in nexts.values():
-        if keys:  # schedules may share their next occurrence
-            moves.setdefault((next_at, now_ms), []).extend(keys)
+    for next_at, keys in fired:  # schedules may share their next occurrence
+        moves.setdefault((next_at, now_ms), []).extend(keys)
     crons.record_pass(due, moves)
     store = crons.store
     if requests:

@@ -36,7 +36,14 @@ def entry(name="e", expression="* * * * *", paused=None, timezone="UTC", **job_f
 
 
 def fire(store, limit=1000):
-    return run(store.crons.fire_due(limit))
+    """``(group, entry, next_enqueue_at)`` of each entry that enqueued."""
+    return fired(run(store.crons.fire_due(limit)))
+
+
+def fired(runs):
+    return [
+        (*key.split("\0"), next_at) for next_at, keys in runs for key in keys
+    ]
 
 
 def jobs_of(store):
