@@ -303,26 +303,27 @@ class _Batched:
     def _start_batching(self) -> None:
         self.pending = logline.Pending(self, _ZizqFormatter, FLUSH_SECONDS)
 
-    def _request_lines(self) -> list[tuple[tuple, str]]:
-        """``(entry, line)`` for each pending record, in order; none left.
+    def _request_lines(self) -> tuple[list, list[str]]:
+        """The pending records (none left) and their lines, in order.
 
         All at once, or, when one of them fails to format, one by one, to
         report that one (``handleError``) and write the others.
         """
         entries = self.pending.take()
         try:
-            return list(zip(entries, self.formatter.lines(entries)))
+            return entries, self.formatter.lines(entries)
         except Exception:
             pass
-        lines = []
+        written, lines = [], []
         for entry in entries:
             try:
                 (text,) = self.formatter.lines([entry])
             except Exception:
                 self.handleError(_request_record(entry))
             else:
-                lines.append((entry, text))
-        return lines
+                written.append(entry)
+                lines.append(text)
+        return written, lines
 
 
 def log_exchange(logger: logging.Logger, scope, status: int, started: int) -> None:
@@ -416,7 +417,7 @@ class RotatingLogFile(_Batched, logging.Handler):
         super().close()
 
     def _write_requests(self) -> None:
-        for entry, line in self._request_lines():
+        for entry, line in zip(*self._request_lines()):
             try:
                 self._write(line, entry[0])
             except Exception:
@@ -516,11 +517,13 @@ class BatchFlushedStreamHandler(_Batched, logging.StreamHandler):
         super().flush()
 
     def _write_requests(self) -> None:
-        lines = self._request_lines()
+        entries, lines = self._request_lines()
+        if not lines:
+            return
         try:
-            self.stream.write("".join([line + self.terminator for _, line in lines]))
+            self.stream.write(self.terminator.join(lines) + self.terminator)
         except Exception:
-            self.handleError(_request_record(lines[0][0]))
+            self.handleError(_request_record(entries[0]))
 
 
 def configure(
