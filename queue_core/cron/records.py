@@ -10,11 +10,12 @@ Records are msgpack arrays with a fixed field order, like job records
 (codec): a group's record holds its own state only, and each entry is a
 record of its own, its definition and pause state (``encode_entry``),
 beside a schedule record (``encode_schedule``: next, last and the fire
-record count when it was written, three u64s). Firing writes neither:
-a pass writes one fire record (``encode_fires``), the new schedule of
-every entry it moved, in the batch that holds the jobs it enqueued; a definition that did not change is never re-encoded, and a
-busy second is a few records, not one per entry (store.cron says how
-the two kinds are ordered on recovery).
+record count when it was written, three u64s). Firing writes neither: a
+pass writes one fire record (``encode_fires``), the new schedule of every
+entry it moved, in the batch that holds the jobs it enqueued. So a
+definition that did not change is never re-encoded, and a busy second is
+a few records, not one per entry (store.cron says how the two kinds are
+ordered on recovery).
 """
 
 import struct

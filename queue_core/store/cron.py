@@ -12,12 +12,12 @@ record in entry-name order):
 
 RocksDB holds the truth; ``Crons`` mirrors every group and entry in memory
 (loaded at start-up), so reads and the scheduler's passes touch no disk,
-and keeps the entries that have a next occurrence in a ``TimeIndex`` keyed
-``group NUL entry``. Every change goes through ``save_entry``/
-``drop_entry``/``save_group``/``drop_group``, which write the pending batch
-(the caller's operation commits it) and keep the index and the mirror
-in step, and wake the scheduler (``changed``): a change may move the
-earliest occurrence. The operations themselves are ``store.cron_define``
+and keeps the entries that have a next occurrence in a ``DueIndex``
+(cron.due) keyed ``group NUL entry``. Every change goes through
+``save_entry``/``drop_entry``/``save_group``/``drop_group``, which write
+the pending batch (the caller's operation commits it) and keep the index
+and the mirror in step, and wake the scheduler (``changed``): a change
+may move the earliest occurrence. The operations themselves are ``store.cron_define``
 (definitions) and ``store.cron_fire`` (firing).
 
 Firing does not rewrite schedule records: a pass writes one fire record
@@ -28,10 +28,10 @@ each entry's move applied only when the fire record is newer than the
 entry's schedule record, so a redefinition, a pause or a delete and
 re-create after a pass is never undone by it. Once
 ``CRON_MERGE_FIRE_RECORDS`` fire records have gathered, ``merge_fires``
-replaces them with one, the current
-schedule of every entry moved since it was last saved: the records to
-replay stay few, and a busy second costs one small write per pass where
-it would cost one overwrite per entry (docs/performance.md).
+replaces them with one, the current schedule of every entry moved since
+it was last saved: the records to replay stay few, and a busy second
+costs one small write per pass where it would cost one overwrite per
+entry (docs/performance.md).
 """
 
 import asyncio

@@ -498,7 +498,8 @@ def test_firing_entries_fold_into_the_keys_target(store, clock):
         )
         clock.advance(60_000)
         fired = await store.crons.fire_due(1000)
-        assert sorted(name for _, name, _ in cron_fired(fired)) == ["e", "f", "p", "plain"]
+        names = sorted(name for _, name, _ in cron_fired(fired))
+        assert names == ["e", "f", "p", "plain"]
         # a, b, c fill the target; the empty one folds in too (3 ids at most).
         assert ids(store, target.id) == ["a", "b", "c"]
         assert store.counts == {("q", READY): 2}
