@@ -30,6 +30,7 @@ than the bulk enqueue.
 """
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -147,6 +148,7 @@ def burst(server, rounds: int, probe: bool) -> None:
     _sleep_until(time.time() // PERIOD_S * PERIOD_S + PERIOD_S + 0.5)
     request(server, "DELETE", "/jobs?queue=burst")  # the first burst, unmeasured
     bulk_body = {"jobs": [job("bulk") for _ in range(BURST)]}
+    bulk = functools.partial(request, server, "POST", "/jobs/bulk", bulk_body)
     probes = []  # (sent at, seconds) of every /health answer
     stop = threading.Event()
     if probe:
@@ -169,7 +171,6 @@ def burst(server, rounds: int, probe: bool) -> None:
         burst_health = _slowest(probes, due_s - 0.5, due_s + WINDOW_S)
         request(server, "DELETE", "/jobs?queue=burst")
         sent = time.time() + 2.5  # after the deletion's compaction
-        bulk = lambda: request(server, "POST", "/jobs/bulk", bulk_body)  # noqa: E731
         bulk_cpu = _window_cpu(server, sent, bulk)
         bulk_health = _slowest(probes, sent - 0.2, sent + WINDOW_S)
         request(server, "DELETE", "/jobs?queue=bulk")
