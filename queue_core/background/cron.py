@@ -59,7 +59,7 @@ def _until_next(store):
     head = store.crons.due.peek()
     if head is None:
         return None
-    return max(0, head[0] - store.clock()) / 1000
+    return max(0, head - store.clock()) / 1000
 
 
 async def _wait(event: asyncio.Event, timeout) -> None:

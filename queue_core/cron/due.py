@@ -1,103 +1,74 @@
-"""The cron entries' time index: each entry by its next occurrence.
+"""The cron entries' time index: keys by the next occurrence they were
+added at.
 
-Unlike the job ``TimeIndex`` (one heap item per job), entries due at the
-same time share one bucket, an insertion-ordered dict of their keys, and a
-heap holds the bucket times alone. Cron entries fall due together: 10,000
-entries of one expression share every occurrence, so a pass takes a whole
-bucket in one step and moves its entries to the next occurrence's bucket
-in another (``add_many``), where a heap would pop and push every entry.
-Entries of one time come out in the order they went in.
+Unlike the job ``TimeIndex`` (one heap item per job, each removal its
+own), entries due at the same time share one bucket, a list of their keys
+in the order they came, and a heap holds the bucket times alone. Cron
+entries fall due together: 10,000 entries of one expression share every
+occurrence, so a pass takes a run of keys off the front of a bucket with
+one slice and puts them at the back of the next occurrence's with one
+extend, where a heap would pop and push every entry and a map of each
+key's time would be written twice a key.
+
+So the index keeps no map of its own: a key is never taken out when its
+entry changes or goes, and a bucket may hold keys whose entry has moved
+since (or been deleted), even twice over. Whoever pops keys checks each
+against its entry (``store.cron_fire``: the entry exists and is due), and
+an entry is added again only when its next occurrence changes
+(``Crons._index``), so a bucket's stale keys are the changes made since
+its time was set, dropped when it comes (or at once when every group goes:
+``Crons.delete_all`` starts a new index).
 """
 
-from heapq import heapify, heappop, heappush
-from itertools import islice, repeat
-
-_STALE_SLACK = 64  # heap times whose bucket went, kept before a rebuild
+from heapq import heappop, heappush
 
 
 class DueIndex:
-    """Keys (``group NUL entry``) by next occurrence, earliest first."""
+    """Keys (``group NUL entry``) by time, earliest first, then in the
+    order they were added."""
 
     def __init__(self) -> None:
-        self._at = {}  # key -> time
-        self._buckets = {}  # time -> {key: None}, in insertion order
+        self._buckets = {}  # time -> [key, ...]
         self._times = []  # heap of the bucket times
 
-    def __len__(self) -> int:
-        return len(self._at)
-
-    def get(self, key: str):
-        return self._at.get(key)
-
     def add(self, key: str, at_ms: int) -> None:
-        self.remove(key)
-        self._bucket(at_ms)[key] = None
-        self._at[key] = at_ms
+        self.add_many([key], at_ms)
 
     def add_many(self, keys: list, at_ms: int) -> None:
-        """Add keys that are not in the index (a pass's, just popped)."""
-        self._bucket(at_ms).update(zip(keys, repeat(None)))
-        self._at.update(zip(keys, repeat(at_ms)))
-
-    def remove(self, key: str) -> None:
-        at_ms = self._at.pop(key, None)
-        if at_ms is not None:
-            bucket = self._buckets[at_ms]
-            del bucket[key]
-            if not bucket:  # its time stays in the heap until it comes up
-                del self._buckets[at_ms]
-                if len(self._times) > 2 * len(self._buckets) + _STALE_SLACK:
-                    self._times = list(self._buckets)
-                    heapify(self._times)
+        bucket = self._buckets.get(at_ms)
+        if not keys:
+            return
+        if bucket is None:
+            self._buckets[at_ms] = list(keys)
+            heappush(self._times, at_ms)
+        else:
+            bucket += keys
 
     def peek(self):
-        """The earliest ``(time, key)``, or None."""
-        time = self._head()
-        if time is None:
-            return None
-        return time, next(iter(self._buckets[time]))
+        """The earliest time with keys, or None."""
+        return self._times[0] if self._times else None
 
     def pop_due(self, now_ms: int, limit: int) -> list:
-        """Remove and return up to ``limit`` keys due by ``now_ms``,
-        earliest first."""
+        """Take up to ``limit`` keys added at ``now_ms`` or before, earliest
+        first (each to be checked against its entry)."""
         due = []
-        while len(due) < limit:
-            time = self._head()
-            if time is None or time > now_ms:
-                break
-            bucket = self._buckets[time]
-            if len(bucket) <= limit - len(due):
-                taken = list(bucket)
-                del self._buckets[time]
-                heappop(self._times)
+        times = self._times
+        while times and times[0] <= now_ms and len(due) < limit:
+            bucket = self._buckets[times[0]]
+            room = limit - len(due)
+            if len(bucket) <= room:
+                due += bucket
+                del self._buckets[heappop(times)]
             else:
-                taken = list(islice(bucket, limit - len(due)))
-                for key in taken:
-                    del bucket[key]
-            for key in taken:
-                del self._at[key]
-            due += taken
+                due += bucket[:room]
+                del bucket[:room]
         return due
 
     def peek_due(self, now_ms: int, limit: int) -> list:
-        """The keys ``pop_due`` would return, left in the index."""
+        """The keys ``pop_due`` would take, left in the index."""
         due = []
         for time in sorted(t for t in self._buckets if t <= now_ms):
-            due += islice(self._buckets[time], limit - len(due))
+            due += self._buckets[time][: limit - len(due)]
             if len(due) == limit:
                 break
         return due
-
-    def _head(self):
-        """The earliest time that has a bucket (dropping emptied ones)."""
-        times = self._times
-        while times and times[0] not in self._buckets:
-            heappop(times)
-        return times[0] if times else None
-
-    def _bucket(self, at_ms: int) -> dict:
-        bucket = self._buckets.get(at_ms)
-        if bucket is None:
-            bucket = self._buckets[at_ms] = {}
-            heappush(self._times, at_ms)
-        return bucket

@@ -90,7 +90,7 @@ class Crons:
         self.store = store
         self.groups = {}  # name -> CronGroup (its entries by name)
         self.by_key = {}  # due key -> (group, entry), for the passes
-        self.due = DueIndex()  # due_key -> next_enqueue_at
+        self.due = DueIndex()  # due keys by next_enqueue_at (checked when due)
         self.changed = asyncio.Event()
         self.count = 0  # fire records ever written (the newest one's number)
         self.fires = []  # the numbers of the fire records in the database
@@ -123,9 +123,8 @@ class Crons:
         self.count = max(saved.values(), default=0)
         for key, value in self.store.ks.scan(FIRES_TAG, prefix_end(FIRES_TAG)):
             self._replay(_COUNT.unpack(key[1:])[0], decode_fires(value), saved)
-        for group in self.groups.values():
-            for entry in group.entries.values():
-                self._index(group.name, entry)
+        for key, (_, entry) in self.by_key.items():
+            self._index(key, entry, None)
         return count
 
     def _replay(self, number: int, moves, saved: dict) -> None:
@@ -175,13 +174,14 @@ class Crons:
     def save_entry(self, group, entry) -> None:
         group.entries[entry.name] = entry
         key = due_key(group.name, entry.name)
+        old = self.by_key.get(key)
         self.by_key[key] = group, entry
         self.batched = self.batched or entry.job.batch is not None
         ks = self.store.ks
         ks.put(entry_key(group.name, entry.name), encode_entry(entry))
         ks.put(schedule_key(group.name, entry.name), encode_schedule(entry, self.count))
         self.moved.discard(key)
-        self._index(group.name, entry)
+        self._index(key, entry, None if old is None else old[1].next_enqueue_at)
         self.changed.set()
 
     def drop_entry(self, group, name: str) -> None:
@@ -190,8 +190,7 @@ class Crons:
         del self.by_key[key]
         self.store.ks.delete(entry_key(group.name, name))
         self.store.ks.delete(schedule_key(group.name, name))
-        self.moved.discard(key)
-        self.due.remove(key)
+        self.moved.discard(key)  # its key in the index is dropped when due
         self.changed.set()
 
     def drop_group(self, group) -> int:
@@ -205,15 +204,15 @@ class Crons:
 
     # -- fire records ------------------------------------------------------------
 
-    def record_pass(self, due: list, moves: dict) -> None:
-        """Write the fire record of a pass over the ``due`` keys: ``moves``
-        maps each ``(next, last)`` they now hold to its keys (as
-        cron.records.encode_fires), and moves them in the index too."""
+    def record_pass(self, moves: dict) -> None:
+        """Write the fire record of a pass: ``moves`` maps each ``(next,
+        last)`` the entries it moved now hold to their keys (as
+        cron.records.encode_fires); they move in the index too."""
         self.count += 1
         self.fires.append(self.count)
         self.store.ks.put(fires_key(self.count), encode_fires(moves))
-        self.moved.update(due)
         for (next_at, _), keys in moves.items():
+            self.moved.update(keys)
             if next_at is not None:
                 self.due.add_many(keys, next_at)
         if len(self.fires) >= CRON_MERGE_FIRE_RECORDS:
@@ -237,11 +236,12 @@ class Crons:
             self.fires.append(self.count)
             ks.put(fires_key(self.count), encode_fires(moves))
 
-    def _index(self, group_name: str, entry) -> None:
-        key = due_key(group_name, entry.name)
-        if entry.next_enqueue_at is None:
-            self.due.remove(key)
-        elif self.due.get(key) != entry.next_enqueue_at:
+    def _index(self, key: str, entry, indexed) -> None:
+        """Index a saved entry unless its key is already at its next
+        occurrence (``indexed``: the one it was saved with before, None if
+        none). An entry's ``next_enqueue_at`` changes only in a pass, which
+        indexes it again, or with a save."""
+        if entry.next_enqueue_at is not None and entry.next_enqueue_at != indexed:
             self.due.add(key, entry.next_enqueue_at)
 
     # -- operations (API.md 7.6.4) ---------------------------------------------
@@ -268,6 +268,7 @@ class Crons:
             records += self.drop_group(group)
         records += len(self.fires)
         self.merge_fires()  # no entry is left: this deletes the fire records
+        self.due = DueIndex()  # nor their keys, which drop_entry leaves
         await self._commit()
         await self.store._compact_after(records)
         return len(groups)

@@ -24,10 +24,11 @@ one synchronous step; if by then the pass would fire other batch templates
 started looks for them (``Crons.batched``).
 
 A busy second (10,000 entries due at once) is the case to be cheap in: the
-due index hands the entries of one time over as a bucket (cron.due), each
-entry is found by its key in one lookup (``Crons.by_key``), the next
+due index hands keys over as runs sliced off its buckets (cron.due), each
+key's entry is found in one lookup (``Crons.by_key``) and checked there
+(the index keeps the keys of entries changed or deleted since), the next
 occurrence is computed once per expression and zone, and the entries
-that share it move to its bucket and into the fire record together.
+that share it go to its bucket and into the fire record together.
 """
 
 import operator
@@ -39,10 +40,12 @@ from . import batch, enqueue, unique
 def batched_due(crons, now_ms: int, limit: int) -> list:
     """The batch templates a pass would fire now, in firing order."""
     templates = []
-    for key in crons.due.peek_due(now_ms, limit):
-        group, entry = crons.lookup(key)
-        if entry.job.batch is not None and not (group.paused or entry.paused):
-            templates.append(entry.job)
+    by_key = crons.by_key
+    for key in dict.fromkeys(crons.due.peek_due(now_ms, limit)):  # once each
+        group, entry = by_key.get(key, _GONE)
+        if _due(entry, now_ms) and entry.job.batch is not None:
+            if not (group.paused or entry.paused):
+                templates.append(entry.job)
     return templates
 
 
@@ -64,7 +67,9 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
     kept = {}  # (next, last) -> keys moved without enqueuing (paused)
     requests = []
     for key in due:
-        group, entry = by_key[key]  # Crons.lookup
+        group, entry = by_key.get(key, _GONE)  # Crons.lookup
+        if not _due(entry, now_ms):
+            continue  # deleted or moved since its key was indexed (cron.due)
         known = nexts.get(entry.schedule)
         if known is None:
             next_at = expression.next_after(*entry.schedule, now_ms)
@@ -81,7 +86,8 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
     moves = kept  # (next, last) -> keys, the fire record (store.cron.record_pass)
     for next_at, keys in fired:  # schedules may share their next occurrence
         moves.setdefault((next_at, now_ms), []).extend(keys)
-    crons.record_pass(due, moves)
+    if moves:
+        crons.record_pass(moves)
     store = crons.store
     if requests:
         claim = batch.claim if planned else None
@@ -90,6 +96,16 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
     if fold is not None:
         store.totals.enqueued += unique.made(fold())
     return fired
+
+
+_GONE = (None, None)  # what by_key has for a deleted entry's key
+
+
+def _due(entry, now_ms: int) -> bool:
+    """Whether a key taken from the index still has a due entry."""
+    return entry is not None and entry.next_enqueue_at is not None and (
+        entry.next_enqueue_at <= now_ms
+    )
 
 
 def _same(templates: list, planned: list) -> bool:

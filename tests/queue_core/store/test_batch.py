@@ -514,6 +514,22 @@ def test_firing_entries_fold_into_the_keys_target(store, clock):
     run(body())
 
 
+def test_a_re_created_entry_folds_once(store, clock):
+    """Its key is in the due index twice (cron.due); it fires once."""
+
+    async def body():
+        target, _ = await one(store, push("a"))
+        await store.crons.put_group("g", None, [cron_entry("e", "b")])
+        await store.crons.delete_entry("g", "e")
+        await store.crons.add_entry("g", cron_entry("e", "b"))
+        clock.advance(60_000)
+        fired = await store.crons.fire_due(1000)
+        assert [name for _, name, _ in cron_fired(fired)] == ["e"]
+        assert ids(store, target.id) == ["a", "b"]
+
+    run(body())
+
+
 def test_a_pass_planned_while_an_entry_changes_is_planned_again(store, clock):
     real = store.jq.batch
 

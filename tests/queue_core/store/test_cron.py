@@ -75,12 +75,13 @@ def test_a_repeated_put_keeps_the_schedule_and_a_new_expression_resets_it(store,
     assert (f.next_enqueue_at, f.last_enqueue_at) == (START + 300_000, START + 60_000)
 
 
-def test_put_deletes_the_entries_it_does_not_name(store):
+def test_put_deletes_the_entries_it_does_not_name(store, clock):
     run(store.crons.put_group("g", None, [entry("e"), entry("f")]))
     group = run(store.crons.put_group("g", None, [entry("f")]))
     assert list(group.entries) == ["f"]
     assert list(store.crons.group("g").entries) == ["f"]
-    assert len(store.crons.due) == 1
+    clock.advance(60_000)
+    assert fire(store) == [("g", "f", START + 120_000)]
 
 
 def test_pause_bookkeeping_of_groups_and_entries(store, clock):
@@ -144,6 +145,23 @@ def test_paused_groups_and_entries_keep_time_but_enqueue_nothing(store, clock):
     assert store.crons.entry("g", "e").last_enqueue_at is None
     assert store.crons.entry("h", "e").next_enqueue_at == START + 120_000
     assert len(jobs_of(store)) == 1
+
+
+def test_an_entry_changed_or_re_created_fires_once_at_its_new_time(store, clock):
+    """The index keeps the old keys (cron.due); a pass skips them."""
+    run(store.crons.put_group("g", None, [entry("moved"), entry("again")]))
+    run(store.crons.put_entry("g", "moved", entry("moved", "*/2 * * * *")))
+    run(store.crons.delete_entry("g", "again"))
+    run(store.crons.add_entry("g", entry("again")))  # the same next occurrence
+    clock.advance(60_000)
+    assert fire(store) == [("g", "again", START + 120_000)]
+    assert fire(store) == []
+    clock.advance(60_000)
+    assert sorted(fire(store)) == [
+        ("g", "again", START + 180_000),
+        ("g", "moved", START + 240_000),
+    ]
+    assert len(jobs_of(store)) == 3
 
 
 def test_firing_comes_in_passes_of_the_limit(store, clock):
@@ -311,7 +329,7 @@ def test_missing_groups_and_entries_are_not_found(store):
         run(store.crons.delete_group("nope"))
 
 
-def test_deleting_entries_groups_and_everything(open_store):
+def test_deleting_entries_groups_and_everything(open_store, clock):
     store = open_store()
     run(store.crons.put_group("g", None, [entry("e"), entry("f")]))
     run(store.crons.put_group("h", None, [entry("e")]))
@@ -319,9 +337,13 @@ def test_deleting_entries_groups_and_everything(open_store):
     run(store.crons.delete_entry("g", "f"))
     assert store.crons.group("g").entries == {}  # the empty group stays
     run(store.crons.delete_group("h"))
-    assert store.crons.names() == ["g"] and len(store.crons.due) == 0
+    assert store.crons.names() == ["g"]
+    clock.advance(60_000)
+    assert fire(store) == [] and jobs_of(store) == []
+    assert store.crons.due.peek() is None  # the deleted entries' keys went
     run(store.crons.put_group("i", None, [entry("e")]))
     assert run(store.crons.delete_all()) == 2
+    assert store.crons.due.peek() is None  # no key is left till its time
     assert run(store.crons.delete_all()) == 0
     store = open_store()
     assert store.crons.names() == [] and store.crons.entry_count() == 0
