@@ -1,6 +1,6 @@
 """Cron scheduling: how exactly entries fire, and what a busy second costs.
 
-    .venv/bin/python bench/cron.py [latency] [burst] [--seconds N] [--rounds N]
+    .venv/bin/python bench/cron.py [latency] [burst] [engine] [--seconds N] [--rounds N]
 
 Both scenarios run one licensed server (test issuer) on core 0, otherwise
 idle, with its default info-level log (one ``cron job enqueued`` line a
@@ -27,6 +27,13 @@ the job API feels of each: a prober sends ``GET /health`` back to back
 (5 ms apart) throughout, and the slowest answer during the burst and
 during the bulk is reported. Goal: the burst costs the job API no more
 than the bulk enqueue.
+
+``engine``: the burst's firing without HTTP or a server: a ``Store`` in a
+temporary directory on a fake clock, the same 10,000 entries fired in
+passes of ``CRON_FIRE_BATCH_SIZE`` as the scheduler fires them, against
+``Store.enqueue`` of 10,000 jobs of the same template, this process's CPU
+per round (after two rounds of warm-up). It shows the store's share of
+the burst, apart from the server's other threads and its log.
 """
 
 import argparse
@@ -241,6 +248,52 @@ def _next_due_second() -> int:
     return due if due - now > 2 else due + PERIOD_S
 
 
+def engine(rounds: int) -> None:
+    import asyncio
+
+    asyncio.run(_engine(rounds))
+
+
+async def _engine(rounds: int) -> None:
+    from queue_core.clock import FakeClock
+    from queue_core.cron import EntryDefinition
+    from queue_core.defaults import CRON_FIRE_BATCH_SIZE
+    from queue_core.options import EngineConfig, EnqueueRequest
+    from queue_core.store import Store
+
+    def template(queue: str) -> EnqueueRequest:
+        return EnqueueRequest("tick", queue, b'{"n":1}')
+
+    clock = FakeClock()
+    with tempfile.TemporaryDirectory(prefix="zizq-bench-cron-") as root:
+        store = Store(os.path.join(root, "data"), EngineConfig(), clock=clock)
+        store.recover()
+        entries = [
+            EntryDefinition(f"e{i}", "*/10 * * * * *", "UTC", None, template("burst"))
+            for i in range(BURST)
+        ]
+        await store.crons.put_group("g", None, entries)
+        fires, bulks = [], []
+        for _ in range(rounds + 2):
+            clock.advance(PERIOD_S * 1000)
+            started, fired = time.process_time_ns(), 0
+            while runs := await store.crons.fire_due(CRON_FIRE_BATCH_SIZE):
+                fired += sum(len(keys) for _, keys in runs)
+            fires.append((time.process_time_ns() - started) / 1e6)
+            assert fired == BURST, fired
+            requests = [template("bulk") for _ in range(BURST)]
+            started = time.process_time_ns()
+            await store.enqueue(requests)
+            bulks.append((time.process_time_ns() - started) / 1e6)
+            print(f"  round: fires {fires[-1]:.1f} ms, enqueue {bulks[-1]:.1f} ms")
+        store.close()
+    fire_ms, bulk_ms = statistics.median(fires[2:]), statistics.median(bulks[2:])
+    print(
+        f"engine: {BURST} fires in process, median {fire_ms:.1f} ms vs "
+        f"Store.enqueue {bulk_ms:.1f} ms ({fire_ms / bulk_ms:.2f}x)"
+    )
+
+
 def _sleep_until(at_s: float) -> None:
     delay = at_s - time.time()
     if delay > 0:
@@ -263,6 +316,10 @@ def main() -> None:
         help="burst: time /health throughout (its requests add to both CPU figures)",
     )
     args = parser.parse_args()
+    if "engine" in args.scenarios:
+        engine(args.rounds)
+    if not {"latency", "burst"} & set(args.scenarios):
+        return
     server = licensed_server(args.quiet)
     server.start()
     try:
