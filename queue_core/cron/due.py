@@ -35,9 +35,9 @@ class DueIndex:
         self.add_many([key], at_ms)
 
     def add_many(self, keys: list, at_ms: int) -> None:
-        bucket = self._buckets.get(at_ms)
         if not keys:
             return
+        bucket = self._buckets.get(at_ms)
         if bucket is None:
             self._buckets[at_ms] = list(keys)
             heappush(self._times, at_ms)

@@ -67,7 +67,7 @@ def fire_due(crons, now_ms: int, limit: int, planned=None, fold=None):
     kept = {}  # (next, last) -> keys moved without enqueuing (paused)
     requests = []
     for key in due:
-        group, entry = by_key.get(key, _GONE)  # Crons.lookup
+        group, entry = by_key.get(key, _GONE)  # Crons.lookup, or gone
         if not _due(entry, now_ms):
             continue  # deleted or moved since its key was indexed (cron.due)
         known = nexts.get(entry.schedule)
